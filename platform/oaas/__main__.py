@@ -1,0 +1,3 @@
+from oaas.cli import main
+
+main()

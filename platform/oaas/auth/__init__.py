@@ -1,0 +1,1 @@
+"""Authentication: the OAuth 2.0 token endpoint, signing keys, access token checks."""

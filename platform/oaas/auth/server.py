@@ -1,0 +1,173 @@
+"""The OAuth 2.0 authorization server: client credentials only (RFC 6749 §4.4).
+
+authlib does the protocol (client authentication, grant dispatch, scope checks,
+§5.2 errors); it is synchronous, so the HTTP layer loads the client record
+asynchronously first and hands it in, and authlib's work (which includes the
+slow argon2 check of the secret) runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import (
+    AuthorizationServer,
+    ClientMixin,
+    OAuth2Request,
+)
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+
+from oaas.auth.clients import ClientRecord
+from oaas.auth.keys import ALGORITHM, KeyStore
+from oaas.policy import SCOPES
+from oaas.tenancy.secrets import verify_secret
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class OAuthClient(ClientMixin):  # type: ignore[misc]
+    """authlib's view of a client record."""
+
+    def __init__(self, record: ClientRecord) -> None:
+        self.record = record
+
+    def get_client_id(self) -> str:
+        return self.record.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        allowed = self.record.allowed_scopes
+        if not scope:
+            return " ".join(sorted(allowed))
+        requested = scope.split()
+        if not set(requested) <= allowed:
+            return None  # authlib answers invalid_scope
+        return " ".join(sorted(set(requested)))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return verify_secret(self.record.secret_hash, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class _ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+
+
+class _FormRequest(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
+        # authlib reads "Authorization" by exact name: keep the case-insensitive mapping.
+        super().__init__(method="POST", uri=uri, headers=headers)
+        self._form = form
+        self.payload = BasicOAuth2Payload(form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
+    def __init__(self, issuer: str, audience: str, keys: KeyStore, ttl_seconds: int) -> None:
+        super().__init__(
+            issuer=issuer, alg=ALGORITHM, expires_generator=lambda _client, _grant: ttl_seconds
+        )
+        self.audience = audience
+        self.keys = keys
+
+    def get_jwks(self) -> Any:
+        return self.keys.signing_key()
+
+    def get_audiences(self, client: OAuthClient, user: object, scope: str) -> str:
+        return self.audience
+
+    def get_extra_claims(
+        self, client: OAuthClient, grant_type: str, user: object, scope: str
+    ) -> dict[str, Any]:
+        record = client.record
+        return {
+            "tenant_id": str(record.tenant_id),
+            "tenant": record.tenant_handle,
+            "tenant_kind": record.tenant_kind.value,
+            "roles": sorted(record.roles),
+        }
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    status: int
+    body: dict[str, Any]
+    headers: list[tuple[str, str]]
+
+
+class _Server(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, generator: _TokenGenerator) -> None:
+        super().__init__(scopes_supported=list(SCOPES))
+        self.register_grant(_ClientCredentials)
+        self.register_token_generator("default", generator)
+        self._client: OAuthClient | None = None
+
+    def query_client(self, client_id: str) -> OAuthClient | None:
+        client = self._client
+        if client is None or client.get_client_id() != client_id:
+            return None
+        return client
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Tokens are self-contained JWTs: nothing is stored."""
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def create_oauth2_request(self, request: _FormRequest) -> _FormRequest:
+        return request
+
+    def create_json_request(self, request: Any) -> Any:
+        raise NotImplementedError("only the token endpoint is served")
+
+    def handle_response(
+        self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
+    ) -> TokenResponse:
+        return TokenResponse(status=status, body=body, headers=list(headers))
+
+
+class TokenIssuer:
+    """Answers one token request; thread-safe, since each call has its own server."""
+
+    def __init__(self, *, issuer: str, audience: str, keys: KeyStore, ttl_seconds: int) -> None:
+        self._generator = _TokenGenerator(issuer, audience, keys, ttl_seconds)
+        self._token_uri = f"{issuer}/oauth/token"
+
+    def issue(
+        self, headers: Mapping[str, str], form: dict[str, str], client: ClientRecord | None
+    ) -> TokenResponse:
+        server = _Server(self._generator)
+        # A suspended tenant's clients do not exist as far as the token endpoint goes.
+        server._client = OAuthClient(client) if client is not None and client.tenant_active else None
+        response: TokenResponse = server.create_token_response(
+            _FormRequest(self._token_uri, headers, form)
+        )
+        if response.body.get("error") == "invalid_client" and response.status != 401:
+            # RFC 6749 §5.2 allows 400 when credentials came in the body; the
+            # contract answers 401 whichever way the client authenticated.
+            response = TokenResponse(401, response.body, response.headers)
+        return response

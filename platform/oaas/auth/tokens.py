@@ -1,0 +1,90 @@
+"""Checking bearer access tokens (RFC 9068 profile) and turning them into a Principal."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from authlib.oauth2.rfc6750.errors import InvalidTokenError
+from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from oaas.auth.clients import ClientRecord
+from oaas.auth.keys import ALGORITHM, KeyStore
+from oaas.policy import Principal, TenantKind
+
+
+class TokenRejected(Exception):
+    """The token is not one of ours, is expired, or its client or tenant is gone."""
+
+
+class _Validator(JWTBearerTokenValidator):  # type: ignore[misc]
+    def __init__(self, issuer: str, audience: str, keys: KeyStore) -> None:
+        super().__init__(issuer=issuer, resource_server=audience)
+        self.keys = keys
+
+    def get_jwks(self) -> KeySet:
+        return self.keys.verification_keys()
+
+
+class TokenVerifier:
+    def __init__(self, *, issuer: str, audience: str, keys: KeyStore) -> None:
+        self._validator = _Validator(issuer, audience, keys)
+        self._keys = keys
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims, or TokenRejected."""
+        if not token or token.count(".") != 2:
+            raise TokenRejected("not a JWT")
+        try:
+            claims = self._decode(token)
+        except TokenRejected:
+            # Maybe signed by a key another worker rotated in since we loaded ours.
+            self._keys.refresh()
+            claims = self._decode(token)
+        if claims.header.get("typ") not in ("at+jwt", "application/at+jwt"):
+            raise TokenRejected("not an access token (typ must be at+jwt)")
+        if claims.header.get("alg") != ALGORITHM:
+            raise TokenRejected("unexpected signing algorithm")
+        try:
+            claims.validate()
+        except JoseError as exc:
+            raise TokenRejected(str(exc)) from exc
+        for name in ("tenant_id", "tenant", "tenant_kind", "roles"):
+            if name not in claims:
+                raise TokenRejected(f"missing claim {name}")
+        return dict(claims)
+
+    def _decode(self, token: str) -> Any:
+        try:
+            return self._validator.authenticate_token(token)
+        except (InvalidTokenError, JoseError, ValueError) as exc:
+            raise TokenRejected("signature or format invalid") from exc
+
+
+def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Principal:
+    """The caller as it stands now: a token outlives nothing that was taken away.
+
+    The client must still exist in the tenant the token names, the tenant must
+    be active, and the roles and scopes are cut back to what the client holds today.
+    """
+    try:
+        tenant_id = UUID(str(claims["tenant_id"]))
+        token_roles = frozenset(str(r) for r in claims["roles"])
+        token_scopes = frozenset(str(claims.get("scope") or "").split())
+    except (ValueError, TypeError) as exc:
+        raise TokenRejected("malformed claims") from exc
+    if client is None or client.tenant_id != tenant_id:
+        raise TokenRejected("client no longer exists")
+    if not client.tenant_active:
+        raise TokenRejected("tenant suspended")
+    roles = token_roles & client.roles
+    return Principal(
+        tenant_id=tenant_id,
+        tenant_handle=client.tenant_handle,
+        tenant_kind=TenantKind(client.tenant_kind),
+        client_id=client.client_id,
+        roles=roles,
+        scopes=token_scopes & client.allowed_scopes,
+    )

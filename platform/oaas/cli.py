@@ -1,0 +1,256 @@
+"""The `oaas` command line (CONTRACT.md): bad input is one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from oaas.auth import keys as signing_keys
+from oaas.db import Database
+from oaas.db.migrate import migration_state, upgrade
+from oaas.manifests.apply import apply_manifest
+from oaas.manifests.manifest import ManifestError, load_manifests
+from oaas.policy import Policy, PolicyError, system_principal
+from oaas.policy.enforcer import policies_dir
+from oaas.settings import Settings
+
+app = typer.Typer(
+    name="oaas",
+    help="Order-as-a-Service: the multi-tenant order platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants as code.", no_args_is_help=True)
+keys_app = typer.Typer(help="Access token signing keys.", no_args_is_help=True)
+policies_app = typer.Typer(help="The Casbin policy files.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(keys_app, name="keys")
+app.add_typer(policies_app, name="policies")
+
+T = TypeVar("T")
+
+
+class _Abort(Exception):
+    def __init__(self, *lines: str) -> None:
+        self.lines = lines
+
+
+def fail(*lines: str) -> NoReturn:
+    raise _Abort(*lines)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = "OAAS_" + "_".join(str(p) for p in problem["loc"]).upper()
+        fail(f"{name}: {problem['msg']}")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+async def _upgrade(settings: Settings) -> str:
+    database = Database(settings.database_url)
+    try:
+        state = await upgrade(database.write_engine)
+    except OSError as exc:
+        fail(f"cannot reach the database: {exc}")
+    finally:
+        await database.dispose()
+    return state.current or "base"
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest migration."""
+    settings = _settings()
+    revision = _run(_upgrade(settings))
+    typer.echo(f"database at {revision}")
+
+
+@tenants_app.command("apply")
+def tenants_apply(
+    files: Annotated[list[Path], typer.Argument(help="Manifest files (YAML).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove clients and grants no longer listed.")] = False,
+) -> None:
+    """Create or update tenants, API clients and grants from manifests, in one transaction."""
+    try:
+        manifest = load_manifests(files)
+    except ManifestError as exc:
+        fail(*exc.problems)
+    settings = _settings()
+    changes = _run(_apply(settings, manifest, dry_run=dry_run, prune=prune))
+    for change in changes:
+        typer.echo(str(change))
+    if dry_run:
+        typer.echo("dry run: nothing was written")
+
+
+class _DryRun(Exception):
+    pass
+
+
+async def _apply(settings: Settings, manifest: Any, *, dry_run: bool, prune: bool) -> list[Any]:
+    database = Database(settings.database_url)
+    try:
+        state = await migration_state(database.read_engine)
+        if not state.is_current:
+            fail(f"the database is at {state.current or 'an empty schema'}, not {state.head}: run `oaas db upgrade` first")
+        changes: list[Any] = []
+        try:
+            async with database.session(write=True) as session:
+                changes = await apply_manifest(
+                    session, system_principal("oaas-cli"), manifest, prune=prune
+                )
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        except ManifestError as exc:
+            fail(*exc.problems)
+        return changes
+    finally:
+        await database.dispose()
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new signing key; old public keys stay in the JWKS until their tokens expire."""
+    settings = _settings()
+    path = settings.resolved_signing_key_file()
+    try:
+        key = signing_keys.rotate(path, timedelta(seconds=settings.token_ttl_seconds))
+    except signing_keys.KeyFileError as exc:
+        fail(str(exc))
+    typer.echo(f"new signing key {key.kid} in {path}")
+
+
+@policies_app.command("check")
+def policies_check(
+    directory: Annotated[Path | None, typer.Option(help="Folder with model.conf and policy.csv.")] = None,
+) -> None:
+    """Validate the Casbin model and policy."""
+    folder = directory or policies_dir()
+    try:
+        policy = Policy(folder)
+    except PolicyError as exc:
+        fail(str(exc))
+    roles = ", ".join(sorted(policy.role_kinds()))
+    typer.echo(f"{folder}: ok ({roles})")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    revision = _run(_upgrade(settings))
+    signing_keys.ensure_key_file(settings.resolved_signing_key_file())
+    typer.echo(f"database at {revision}; serving on http://{host}:{port}")
+    uvicorn.run(
+        "oaas.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Run the gateway; migrates the database first if it is behind."""
+    _serve(_settings(), host, port, workers)
+
+
+DEMO_DIR = Path(".oaas-demo")
+DEMO_CLIENT = ("acme-shop", "demo-only-secret")
+
+
+def _demo_manifest() -> Path:
+    for candidate in (Path("tenants/demo.yaml"), Path(__file__).resolve().parents[2] / "tenants" / "demo.yaml"):
+        if candidate.is_file():
+            return candidate
+    fail("tenants/demo.yaml not found: run `oaas demo` from the oaas checkout")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """A fresh SQLite database with the demo tenants, served on 127.0.0.1."""
+    manifest_path = _demo_manifest()
+    if DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)
+    DEMO_DIR.mkdir()
+    database_url = f"sqlite+aiosqlite:///{DEMO_DIR / 'oaas.db'}"
+    issuer = f"http://127.0.0.1:{port}"
+    os.environ["OAAS_DATABASE_URL"] = database_url
+    os.environ["OAAS_ISSUER"] = issuer
+    settings = _settings()
+    _run(_upgrade(settings))
+    try:
+        manifest = load_manifests([manifest_path])
+    except ManifestError as exc:
+        fail(*exc.problems)
+    changes = _run(_apply(settings, manifest, dry_run=False, prune=False))
+    typer.echo(f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from {manifest_path})")
+    typer.echo(_demo_instructions(issuer))
+    _serve(settings, "127.0.0.1", port, 1)
+
+
+def _demo_instructions(issuer: str) -> str:
+    client_id, secret = DEMO_CLIENT
+    return f"""
+Get a token for the merchant acme (client {client_id}):
+
+  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials \\
+    {issuer}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+Ask who you are:
+
+  curl -s {issuer}/graphql -H "Authorization: Bearer $TOKEN" \\
+    -H 'Content-Type: application/json' \\
+    -d '{{"query": "{{ viewer {{ tenant {{ handle name kind }} clientId roles scopes }} }}"}}'
+
+GraphiQL: {issuer}/graphql in a browser. Stop with Ctrl-C.
+"""
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except _Abort as abort:
+        for line in abort.lines:
+            print(line, file=sys.stderr)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise

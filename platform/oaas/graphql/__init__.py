@@ -1,0 +1,1 @@
+"""The GraphQL layer: types, thin resolvers, and the schema built from them."""

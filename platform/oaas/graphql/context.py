@@ -1,0 +1,33 @@
+"""What every resolver gets: the caller, its unit of work, and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info as StrawberryInfo
+
+from oaas.db import Database
+from oaas.policy import Principal
+from oaas.settings import Settings
+
+
+@dataclass
+class Context:
+    principal: Principal
+    database: Database
+    settings: Settings
+    request_id: str
+    # Opened by the UnitOfWork extension once the operation type is known.
+    _session: AsyncSession | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("no unit of work: the UnitOfWork extension opens it")
+        return self._session
+
+
+Info = StrawberryInfo[Context, None]

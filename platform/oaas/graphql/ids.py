@@ -1,0 +1,37 @@
+"""Opaque global IDs: base64 of `<Type>:<uuid>`, as Relay clients expect."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from uuid import UUID
+
+
+def to_global_id(type_name: str, value: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{value}".encode()).decode().rstrip("=")
+
+
+def from_global_id(type_name: str, global_id: str) -> UUID | None:
+    """The UUID inside, or None when the ID is malformed or names another type."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        prefix, _, raw = decoded.partition(":")
+        if prefix != type_name:
+            return None
+        return UUID(raw)
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode("\x1f".join(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, count: int) -> list[str] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = base64.urlsafe_b64decode(padded.encode("ascii")).decode().split("\x1f")
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    return parts if len(parts) == count else None

@@ -1,0 +1,29 @@
+"""One database transaction per GraphQL operation, committed at the request edge.
+
+Queries run on a read transaction that is rolled back; mutations on a write
+transaction that is committed after every mutation field has run. Each mutation
+field runs inside its own savepoint (see `mutations.run`), so a field that
+answers with userErrors leaves nothing behind while the others still commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from graphql import OperationType
+from strawberry.extensions import SchemaExtension
+
+from oaas.graphql.context import Context
+
+
+class UnitOfWork(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
+        context = self.execution_context.context
+        assert isinstance(context, Context)
+        write = self.execution_context.operation_type is OperationType.MUTATION
+        async with context.database.session(write=write) as session:
+            context._session = session
+            try:
+                yield
+            finally:
+                context._session = None

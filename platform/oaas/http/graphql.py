@@ -1,0 +1,95 @@
+"""`/graphql`: the bearer check in front of strawberry, so an unauthenticated
+operation never reaches GraphQL."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from oaas.auth.clients import load_client
+from oaas.auth.tokens import TokenRejected, principal_from
+from oaas.graphql.context import Context
+
+if TYPE_CHECKING:
+    from oaas.http.routes import Components
+
+
+class _GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, components: Components) -> None:
+        super().__init__(
+            components.schema,
+            graphql_ide=None if components.settings.is_production else "graphiql",
+            allow_queries_via_get=True,
+        )
+        self.components = components
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        state = request.scope["state"]
+        return Context(
+            principal=state["principal"],
+            database=self.components.database,
+            settings=self.components.settings,
+            request_id=state.get("request_id", ""),
+        )
+
+
+def _unauthorized(description: str) -> Response:
+    body = {
+        "errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
+    return Response(
+        json.dumps(body),
+        status_code=401,
+        media_type="application/json",
+        headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
+        },
+    )
+
+
+class AuthenticatedGraphQL:
+    """Verifies the bearer token and the client behind it, then hands over to strawberry."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+        self.graphql = _GraphQLApp(components)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        if self._wants_ide(request):
+            await self.graphql(scope, receive, send)
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await _unauthorized("a bearer access token is required")(scope, receive, send)
+            return
+        try:
+            claims = self.components.token_verifier.claims(token.strip())
+            async with self.components.database.session(write=False) as session:
+                client = await load_client(session, str(claims.get("client_id", "")))
+            principal = principal_from(claims, client)
+        except TokenRejected:
+            await _unauthorized("the access token is invalid, expired or revoked")(
+                scope, receive, send
+            )
+            return
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["tenant"] = principal.tenant_handle
+        state["client"] = principal.client_id
+        await self.graphql(scope, receive, send)
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            not self.components.settings.is_production
+            and request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )

@@ -1,0 +1,40 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from oaas.db.migrate import migration_state
+
+if TYPE_CHECKING:
+    from oaas.http.routes import Components
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers and its schema is at the newest migration."""
+    components: Components = request.app.state.components
+    try:
+        state = await migration_state(components.database.read_engine)
+    except Exception as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__},
+            status_code=503,
+        )
+    if not state.is_current:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "behind",
+                "revision": state.current,
+                "head": state.head,
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "revision": state.current})

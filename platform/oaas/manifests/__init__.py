@@ -1,0 +1,1 @@
+"""Tenants as code: manifests read, validated and applied in one transaction."""

@@ -1,0 +1,309 @@
+"""Tenants manifests: read, validated whole, every problem named by file and path.
+
+A manifest is checked completely before anything is applied; one bad value in
+any file means nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from oaas.policy import TenantKind, default_policy
+from oaas.sharing.models import ShareAction, ShareProfile
+from oaas.tenancy.models import TenantStatus
+from oaas.tenancy.secrets import MIN_SECRET_LENGTH
+from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    client_id: str
+    secret: str
+    roles: tuple[str, ...]
+    origin: str
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    handle: str
+    name: str
+    kind: TenantKind
+    status: TenantStatus
+    clients: tuple[ClientSpec, ...]
+    origin: str
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    merchant: str
+    partner: str
+    profile: ShareProfile
+    actions: tuple[ShareAction, ...]
+    origin: str
+
+
+@dataclass
+class Manifest:
+    tenants: list[TenantSpec] = field(default_factory=list)
+    grants: list[GrantSpec] = field(default_factory=list)
+
+
+class ManifestError(Exception):
+    """Every problem found, one `file: path: message` line each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
+
+
+class _Reader:
+    """Walks one file's data, noting each problem with its path."""
+
+    def __init__(self, filename: str, environ: Mapping[str, str]) -> None:
+        self.filename = filename
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}")
+
+    def mapping(self, value: Any, path: str, keys: Iterable[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.problem(path, "must be a mapping")
+            return None
+        allowed = set(keys)
+        for key in value:
+            if key not in allowed:
+                self.problem(f"{path}.{key}" if path else str(key), f"unknown key (expected one of {', '.join(sorted(allowed))})")
+        return value
+
+    def string(self, data: dict[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(f"{path}.{key}", "is required")
+            return None
+        if not isinstance(value, str):
+            self.problem(f"{path}.{key}", "must be a string")
+            return None
+        return value
+
+    def string_list(self, data: dict[str, Any], key: str, path: str) -> list[str] | None:
+        value = data.get(key)
+        if value is None:
+            self.problem(f"{path}.{key}", "is required")
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(f"{path}.{key}", "must be a list of strings")
+            return None
+        if not value:
+            self.problem(f"{path}.{key}", "must not be empty")
+            return None
+        return value
+
+    def read(self, document: Any) -> Manifest:
+        manifest = Manifest()
+        if document is None:
+            self.problem("", "is empty")
+            return manifest
+        top = self.mapping(document, "", ("tenants", "grants"))
+        if top is None:
+            return manifest
+        tenants = top.get("tenants", [])
+        if not isinstance(tenants, list):
+            self.problem("tenants", "must be a list")
+        else:
+            for index, item in enumerate(tenants):
+                spec = self.tenant(item, f"tenants[{index}]")
+                if spec is not None:
+                    manifest.tenants.append(spec)
+        grants = top.get("grants", [])
+        if not isinstance(grants, list):
+            self.problem("grants", "must be a list")
+        else:
+            for index, item in enumerate(grants):
+                grant = self.grant(item, f"grants[{index}]")
+                if grant is not None:
+                    manifest.grants.append(grant)
+        return manifest
+
+    def tenant(self, item: Any, path: str) -> TenantSpec | None:
+        data = self.mapping(item, path, ("handle", "name", "kind", "status", "clients"))
+        if data is None:
+            return None
+        before = len(self.problems)
+        handle = self.string(data, "handle", path)
+        if handle is not None and (problem := handle_problem(handle)):
+            self.problem(f"{path}.handle", problem)
+        name = self.string(data, "name", path)
+        if name is not None and (problem := name_problem(name)):
+            self.problem(f"{path}.name", problem)
+        kind_text = self.string(data, "kind", path)
+        kind: TenantKind | None = None
+        if kind_text is not None:
+            if kind_text not in {k.value for k in TenantKind}:
+                self.problem(f"{path}.kind", "must be merchant, partner or platform")
+            else:
+                kind = TenantKind(kind_text)
+        status_text = self.string(data, "status", path, required=False) or "active"
+        if status_text not in {s.value for s in TenantStatus}:
+            self.problem(f"{path}.status", "must be active or suspended")
+        clients: list[ClientSpec] = []
+        raw_clients = data.get("clients", [])
+        if not isinstance(raw_clients, list):
+            self.problem(f"{path}.clients", "must be a list")
+        else:
+            for index, raw in enumerate(raw_clients):
+                client = self.client(raw, f"{path}.clients[{index}]", kind)
+                if client is not None:
+                    clients.append(client)
+        if len(self.problems) > before or handle is None or name is None or kind is None:
+            return None
+        return TenantSpec(
+            handle=handle,
+            name=name,
+            kind=kind,
+            status=TenantStatus(status_text),
+            clients=tuple(clients),
+            origin=f"{self.filename}: {path}",
+        )
+
+    def client(self, item: Any, path: str, kind: TenantKind | None) -> ClientSpec | None:
+        data = self.mapping(item, path, ("client_id", "secret", "secret_env", "roles"))
+        if data is None:
+            return None
+        before = len(self.problems)
+        client_id = self.string(data, "client_id", path)
+        if client_id is not None and (problem := client_id_problem(client_id)):
+            self.problem(f"{path}.client_id", problem)
+        secret = self._secret(data, path)
+        roles = self.string_list(data, "roles", path)
+        if roles is not None and kind is not None:
+            known = default_policy().roles_for_kind(kind)
+            for index, role in enumerate(roles):
+                if role not in known:
+                    self.problem(
+                        f"{path}.roles[{index}]",
+                        f"{role!r} is not a role of a {kind} tenant "
+                        f"(one of {', '.join(sorted(known))})",
+                    )
+        if len(self.problems) > before or client_id is None or secret is None or roles is None:
+            return None
+        return ClientSpec(
+            client_id=client_id,
+            secret=secret,
+            roles=tuple(sorted(set(roles))),
+            origin=f"{self.filename}: {path}",
+        )
+
+    def _secret(self, data: dict[str, Any], path: str) -> str | None:
+        inline = self.string(data, "secret", path, required=False)
+        env_name = self.string(data, "secret_env", path, required=False)
+        if inline is not None and env_name is not None:
+            self.problem(f"{path}.secret", "give secret or secret_env, not both")
+            return None
+        if inline is None and env_name is None:
+            if "secret" not in data and "secret_env" not in data:
+                self.problem(f"{path}.secret_env", "is required (or an inline secret)")
+            return None
+        if env_name is not None:
+            value = self.environ.get(env_name)
+            if value is None:
+                self.problem(f"{path}.secret_env", f"environment variable {env_name} is not set")
+                return None
+            secret, where = value, f"{path}.secret_env"
+        else:
+            assert inline is not None
+            secret, where = inline, f"{path}.secret"
+        if len(secret) < MIN_SECRET_LENGTH:
+            self.problem(where, f"secret must be at least {MIN_SECRET_LENGTH} characters")
+            return None
+        return secret
+
+    def grant(self, item: Any, path: str) -> GrantSpec | None:
+        data = self.mapping(item, path, ("merchant", "partner", "profile", "actions"))
+        if data is None:
+            return None
+        before = len(self.problems)
+        merchant = self.string(data, "merchant", path)
+        partner = self.string(data, "partner", path)
+        profile = self.string(data, "profile", path)
+        if profile is not None and profile not in {p.value for p in ShareProfile}:
+            self.problem(f"{path}.profile", "must be full or logistics")
+        actions = self.string_list(data, "actions", path)
+        for index, action in enumerate(actions or []):
+            if action not in {a.value for a in ShareAction}:
+                self.problem(f"{path}.actions[{index}]", "must be read or update_fulfillment")
+        if actions is not None and "read" not in actions and not len(self.problems) > before:
+            self.problem(f"{path}.actions", "must include read: a partner acts only on orders it can see")
+        if len(self.problems) > before or None in (merchant, partner, profile, actions):
+            return None
+        assert merchant and partner and profile and actions
+        return GrantSpec(
+            merchant=merchant,
+            partner=partner,
+            profile=ShareProfile(profile),
+            actions=tuple(sorted({ShareAction(a) for a in actions})),
+            origin=f"{self.filename}: {path}",
+        )
+
+
+def load_manifests(
+    paths: Sequence[Path], environ: Mapping[str, str] | None = None
+) -> Manifest:
+    """All files as one manifest, or a ManifestError listing every problem in all of them."""
+    environ = os.environ if environ is None else environ
+    merged = Manifest()
+    problems: list[str] = []
+    for path in paths:
+        name = path.name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}" if mark is not None else "?"
+            problems.append(f"{name}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})")
+            continue
+        reader = _Reader(name, environ)
+        manifest = reader.read(document)
+        problems.extend(reader.problems)
+        merged.tenants.extend(manifest.tenants)
+        merged.grants.extend(manifest.grants)
+    problems.extend(_cross_file_problems(merged))
+    if problems:
+        raise ManifestError(problems)
+    return merged
+
+
+def _cross_file_problems(manifest: Manifest) -> list[str]:
+    problems: list[str] = []
+    handles: dict[str, str] = {}
+    client_ids: dict[str, str] = {}
+    for tenant in manifest.tenants:
+        if tenant.handle in handles:
+            problems.append(f"{tenant.origin}.handle: {tenant.handle!r} is also declared at {handles[tenant.handle]}")
+        handles.setdefault(tenant.handle, tenant.origin)
+        for client in tenant.clients:
+            if client.client_id in client_ids:
+                problems.append(
+                    f"{client.origin}.client_id: {client.client_id!r} is also declared at {client_ids[client.client_id]}"
+                )
+            client_ids.setdefault(client.client_id, client.origin)
+    pairs: dict[tuple[str, str], str] = {}
+    for grant in manifest.grants:
+        key = (grant.merchant, grant.partner)
+        if key in pairs:
+            problems.append(f"{grant.origin}: a grant from {grant.merchant} to {grant.partner} is also declared at {pairs[key]}")
+        pairs.setdefault(key, grant.origin)
+    return problems

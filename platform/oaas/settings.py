@@ -1,0 +1,76 @@
+"""The one settings object: built once in `create_app` (or the CLI) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class Settings(BaseSettings):
+    """`OAAS_*` environment variables, also read from `.env` (CONTRACT.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OAAS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./oaas.db"
+    issuer: str = "http://127.0.0.1:8000"
+    signing_key_file: Path | None = None
+    token_ttl_seconds: int = Field(default=3600, gt=0, le=86_400)
+    env: Literal["development", "production"] = "development"
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError(
+                "must use sqlite+aiosqlite:// or postgresql+asyncpg://, "
+                f"not {url.drivername}://"
+            )
+        return value
+
+    @field_validator("issuer")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).drivername.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+    @property
+    def audience(self) -> str:
+        """The `aud` of access tokens: this gateway, named by its issuer URL."""
+        return self.issuer
+
+    def resolved_signing_key_file(self) -> Path:
+        """Where the signing keys live: as configured, else beside the SQLite file."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file
+        url = make_url(self.database_url)
+        if self.is_sqlite and url.database and url.database != ":memory:":
+            db_path = Path(url.database)
+            return db_path.with_name(db_path.name + ".signing-keys.json")
+        return Path("oaas-signing-keys.json")

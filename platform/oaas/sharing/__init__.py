@@ -1,0 +1,1 @@
+"""Order sharing between a merchant and a logistics partner."""

@@ -1,0 +1,51 @@
+"""Order access grants: what a merchant shares with a partner, as data in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String
+from sqlmodel import Field
+
+from oaas.db.base import SQLModel
+from oaas.db.types import UTCDateTime, new_id, utcnow
+
+
+class ShareProfile(StrEnum):
+    FULL = "full"
+    LOGISTICS = "logistics"
+
+
+class ShareAction(StrEnum):
+    READ = "read"
+    UPDATE_FULFILLMENT = "update_fulfillment"
+
+
+class OrderAccessGrant(SQLModel, table=True):
+    """Owned by the merchant (`tenant_id`); names the partner it shares with."""
+
+    __tablename__ = "order_access_grants"
+    __table_args__ = (
+        CheckConstraint("profile IN ('full', 'logistics')", name="profile"),
+        Index("ix_order_access_grants_partner", "partner_tenant_id", "revoked_at"),
+    )
+
+    tenant_id: UUID = Field(
+        sa_column=Column(
+            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    id: UUID = Field(default_factory=new_id, primary_key=True)
+    partner_tenant_id: UUID = Field(
+        sa_column=Column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    )
+    profile: ShareProfile = Field(sa_column=Column(String(16), nullable=False))
+    actions: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )

@@ -1,0 +1,1 @@
+"""Tenants, their API clients and the manifests that declare them."""

@@ -1,0 +1,263 @@
+"""Tenant and API client administration: the rules behind both the manifest and GraphQL.
+
+Functions take the session and the calling principal, check the policy, flush
+and never commit: the caller's unit of work decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.db.types import utcnow
+from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.policy import Principal, TenantKind, default_policy, is_allowed, require
+from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
+from oaas.tenancy.secrets import MIN_SECRET_LENGTH, generate_secret, hash_secret
+from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
+
+Field = Sequence[str]
+
+# Stands for "some other tenant" in a policy check: listing or creating tenants
+# acts on tenants other than the caller's own.
+_ANY = UUID(int=1)
+
+
+@dataclass(frozen=True)
+class IssuedSecret:
+    """A client and its plain secret, which exists only in this answer."""
+
+    client: ApiClient
+    tenant: Tenant
+    secret: str
+
+
+async def find_tenant(session: AsyncSession, handle: str) -> Tenant | None:
+    result = await session.execute(select(Tenant).where(Tenant.handle == handle))  # type: ignore[arg-type]
+    return result.scalar_one_or_none()
+
+
+async def get_tenant(
+    session: AsyncSession, principal: Principal, handle: str, field: Field = ("handle",)
+) -> Tenant:
+    """A tenant the caller may administer; others do not exist for it."""
+    tenant = await find_tenant(session, handle)
+    if tenant is None or not is_allowed(principal, "tenant:admin", tenant.id):
+        raise NotFound(f"no tenant {handle!r}", field)
+    return tenant
+
+
+async def list_tenants(
+    session: AsyncSession, principal: Principal, *, first: int, after_handle: str | None
+) -> list[Tenant]:
+    require(principal, "tenant:admin", _ANY)
+    query = select(Tenant).order_by(Tenant.handle).limit(first)  # type: ignore[arg-type]
+    if after_handle is not None:
+        query = query.where(Tenant.handle > after_handle)  # type: ignore[arg-type]
+    return list((await session.execute(query)).scalars())
+
+
+def _check_tenant_fields(
+    handle: str | None, name: str | None, field_prefix: Field
+) -> list[OaasError]:
+    problems: list[OaasError] = []
+    if handle is not None and (problem := handle_problem(handle)):
+        problems.append(OaasError(ErrorCode.INVALID, f"handle {problem}", (*field_prefix, "handle")))
+    if name is not None and (problem := name_problem(name)):
+        problems.append(OaasError(ErrorCode.INVALID, f"name {problem}", (*field_prefix, "name")))
+    return problems
+
+
+async def create_tenant(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    handle: str,
+    name: str,
+    kind: TenantKind,
+    status: TenantStatus = TenantStatus.ACTIVE,
+    field_prefix: Field = ("input",),
+) -> Tenant:
+    require(principal, "tenant:admin", _ANY)
+    problems = _check_tenant_fields(handle, name, field_prefix)
+    if problems:
+        raise ValidationFailed(problems)
+    if await find_tenant(session, handle) is not None:
+        raise OaasError(
+            ErrorCode.TAKEN, f"handle {handle!r} is taken", (*field_prefix, "handle")
+        )
+    tenant = Tenant(handle=handle, name=name, kind=kind, status=status)
+    session.add(tenant)
+    await session.flush()
+    return tenant
+
+
+async def update_tenant(
+    session: AsyncSession,
+    principal: Principal,
+    tenant: Tenant,
+    *,
+    name: str | None = None,
+    status: TenantStatus | None = None,
+    field_prefix: Field = ("input",),
+) -> bool:
+    """Applies the changes; answers whether anything changed."""
+    require(principal, "tenant:admin", tenant.id)
+    problems = _check_tenant_fields(None, name, field_prefix)
+    if problems:
+        raise ValidationFailed(problems)
+    changed = False
+    if name is not None and name != tenant.name:
+        tenant.name = name
+        changed = True
+    if status is not None and status != tenant.status:
+        if tenant.id == principal.tenant_id and status is TenantStatus.SUSPENDED:
+            raise OaasError(
+                ErrorCode.INVALID, "a tenant cannot suspend itself", (*field_prefix, "status")
+            )
+        tenant.status = status
+        changed = True
+    if changed:
+        tenant.updated_at = utcnow()
+        await session.flush()
+    return changed
+
+
+async def find_client(session: AsyncSession, client_id: str) -> ApiClient | None:
+    result = await session.execute(select(ApiClient).where(ApiClient.client_id == client_id))  # type: ignore[arg-type]
+    return result.scalar_one_or_none()
+
+
+async def get_client(
+    session: AsyncSession, principal: Principal, client_id: str, field: Field
+) -> tuple[ApiClient, Tenant]:
+    """A client the caller may administer; others do not exist for it."""
+    client = await find_client(session, client_id)
+    if client is None or not is_allowed(principal, "client:admin", client.tenant_id):
+        raise NotFound(f"no API client {client_id!r}", field)
+    tenant = await session.get_one(Tenant, client.tenant_id)
+    return client, tenant
+
+
+async def list_clients(
+    session: AsyncSession, principal: Principal, tenant: Tenant
+) -> list[ApiClient]:
+    require(principal, "client:admin", tenant.id)
+    query = (
+        select(ApiClient)
+        .where(ApiClient.tenant_id == tenant.id)  # type: ignore[arg-type]
+        .order_by(ApiClient.client_id)  # type: ignore[arg-type]
+    )
+    return list((await session.execute(query)).scalars())
+
+
+def check_roles(
+    principal: Principal, tenant: Tenant, roles: Sequence[str], field: Field
+) -> list[str]:
+    """The roles, deduplicated, if the tenant's kind has them and the caller may grant them."""
+    policy = default_policy()
+    known = policy.roles_for_kind(tenant.kind)
+    if not roles:
+        raise OaasError(ErrorCode.INVALID, "give at least one role", field)
+    problems = [
+        OaasError(
+            ErrorCode.INVALID,
+            f"{role!r} is not a role of a {tenant.kind} tenant "
+            f"(one of {', '.join(sorted(known))})",
+            (*field, str(index)),
+        )
+        for index, role in enumerate(roles)
+        if role not in known
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    unique = sorted(set(roles))
+    if not is_allowed(principal, "tenant:admin", _ANY):
+        # Below the platform, a caller may hand out only the access it holds itself.
+        beyond = policy.scopes_for_roles(frozenset(unique)) - principal.scopes
+        if beyond:
+            raise OaasError(
+                ErrorCode.FORBIDDEN,
+                f"these roles carry scopes the caller does not hold: {', '.join(sorted(beyond))}",
+                field,
+            )
+    return unique
+
+
+def _check_secret(secret: str, field: Field) -> None:
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise OaasError(
+            ErrorCode.INVALID, f"secret must be at least {MIN_SECRET_LENGTH} characters", field
+        )
+
+
+async def create_client(
+    session: AsyncSession,
+    principal: Principal,
+    tenant: Tenant,
+    *,
+    client_id: str,
+    roles: Sequence[str],
+    secret: str | None = None,
+    field_prefix: Field = ("input",),
+) -> IssuedSecret:
+    require(principal, "client:admin", tenant.id)
+    if problem := client_id_problem(client_id):
+        raise OaasError(ErrorCode.INVALID, f"clientId {problem}", (*field_prefix, "clientId"))
+    unique_roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
+    if secret is not None:
+        _check_secret(secret, (*field_prefix, "secret"))
+    if await find_client(session, client_id) is not None:
+        raise OaasError(
+            ErrorCode.TAKEN, f"client id {client_id!r} is taken", (*field_prefix, "clientId")
+        )
+    plain = secret if secret is not None else generate_secret()
+    client = ApiClient(
+        tenant_id=tenant.id,
+        client_id=client_id,
+        secret_hash=hash_secret(plain),
+        roles=unique_roles,
+    )
+    session.add(client)
+    await session.flush()
+    return IssuedSecret(client=client, tenant=tenant, secret=plain)
+
+
+async def update_client(
+    session: AsyncSession,
+    principal: Principal,
+    client: ApiClient,
+    tenant: Tenant,
+    *,
+    roles: Sequence[str] | None = None,
+    secret: str | None = None,
+    field_prefix: Field = ("input",),
+) -> None:
+    require(principal, "client:admin", tenant.id)
+    if roles is not None:
+        client.roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
+    if secret is not None:
+        _check_secret(secret, (*field_prefix, "secret"))
+        client.secret_hash = hash_secret(secret)
+    client.updated_at = utcnow()
+    await session.flush()
+
+
+async def rotate_client_secret(
+    session: AsyncSession, principal: Principal, client: ApiClient, tenant: Tenant
+) -> IssuedSecret:
+    secret = generate_secret()
+    await update_client(session, principal, client, tenant, secret=secret)
+    return IssuedSecret(client=client, tenant=tenant, secret=secret)
+
+
+async def delete_client(
+    session: AsyncSession, principal: Principal, client: ApiClient
+) -> None:
+    require(principal, "client:admin", client.tenant_id)
+    await session.delete(client)
+    await session.flush()

@@ -28,9 +28,7 @@ def build_components(settings: Settings) -> Components:
             keys=keys,
             ttl_seconds=settings.token_ttl_seconds,
         ),
-        token_verifier=TokenVerifier(
-            issuer=settings.issuer, audience=settings.audience, keys=keys
-        ),
+        token_verifier=TokenVerifier(issuer=settings.issuer, audience=settings.audience, keys=keys),
         schema=build_schema(settings),
     )
 

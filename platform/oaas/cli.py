@@ -86,8 +86,12 @@ def db_upgrade() -> None:
 @tenants_app.command("apply")
 def tenants_apply(
     files: Annotated[list[Path], typer.Argument(help="Manifest files (YAML).")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
-    prune: Annotated[bool, typer.Option("--prune", help="Remove clients and grants no longer listed.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; write nothing.")
+    ] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove clients and grants no longer listed.")
+    ] = False,
 ) -> None:
     """Create or update tenants, API clients and grants from manifests, in one transaction."""
     try:
@@ -111,7 +115,9 @@ async def _apply(settings: Settings, manifest: Any, *, dry_run: bool, prune: boo
     try:
         state = await migration_state(database.read_engine)
         if not state.is_current:
-            fail(f"the database is at {state.current or 'an empty schema'}, not {state.head}: run `oaas db upgrade` first")
+            fail(
+                f"the database is at {state.current or 'an empty schema'}, not {state.head}: run `oaas db upgrade` first"
+            )
         changes: list[Any] = []
         try:
             async with database.session(write=True) as session:
@@ -143,7 +149,9 @@ def keys_rotate() -> None:
 
 @policies_app.command("check")
 def policies_check(
-    directory: Annotated[Path | None, typer.Option(help="Folder with model.conf and policy.csv.")] = None,
+    directory: Annotated[
+        Path | None, typer.Option(help="Folder with model.conf and policy.csv.")
+    ] = None,
 ) -> None:
     """Validate the Casbin model and policy."""
     folder = directory or policies_dir()
@@ -187,7 +195,10 @@ DEMO_CLIENT = ("acme-shop", "demo-only-secret")
 
 
 def _demo_manifest() -> Path:
-    for candidate in (Path("tenants/demo.yaml"), Path(__file__).resolve().parents[2] / "tenants" / "demo.yaml"):
+    for candidate in (
+        Path("tenants/demo.yaml"),
+        Path(__file__).resolve().parents[2] / "tenants" / "demo.yaml",
+    ):
         if candidate.is_file():
             return candidate
     fail("tenants/demo.yaml not found: run `oaas demo` from the oaas checkout")
@@ -213,7 +224,9 @@ def demo(
     except ManifestError as exc:
         fail(*exc.problems)
     changes = _run(_apply(settings, manifest, dry_run=False, prune=False))
-    typer.echo(f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from {manifest_path})")
+    typer.echo(
+        f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from {manifest_path})"
+    )
     typer.echo(_demo_instructions(issuer))
     _serve(settings, "127.0.0.1", port, 1)
 

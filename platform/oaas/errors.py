@@ -19,9 +19,7 @@ class ErrorCode(StrEnum):
 class OaasError(Exception):
     """A domain error: becomes a `userError` on the API, a clear line on the CLI."""
 
-    def __init__(
-        self, code: ErrorCode, message: str, field: Sequence[str] | None = None
-    ) -> None:
+    def __init__(self, code: ErrorCode, message: str, field: Sequence[str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -36,8 +36,7 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL: {value!r}") from exc
         if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
             raise ValueError(
-                "must use sqlite+aiosqlite:// or postgresql+asyncpg://, "
-                f"not {url.drivername}://"
+                f"must use sqlite+aiosqlite:// or postgresql+asyncpg://, not {url.drivername}://"
             )
         return value
 

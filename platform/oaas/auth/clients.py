@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from oaas.policy import TenantKind, default_policy
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
@@ -30,16 +31,16 @@ class ClientRecord:
 async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
     query = (
         select(
-            ApiClient.client_id,
-            ApiClient.tenant_id,
-            ApiClient.roles,
-            ApiClient.secret_hash,
-            Tenant.handle,
-            Tenant.kind,
-            Tenant.status,
+            col(ApiClient.client_id),
+            col(ApiClient.tenant_id),
+            col(ApiClient.roles),
+            col(ApiClient.secret_hash),
+            col(Tenant.handle),
+            col(Tenant.kind),
+            col(Tenant.status),
         )
-        .join(Tenant, Tenant.id == ApiClient.tenant_id)  # type: ignore[arg-type]
-        .where(ApiClient.client_id == client_id)  # type: ignore[arg-type]
+        .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
+        .where(col(ApiClient.client_id) == client_id)
     )
     row = (await session.execute(query)).one_or_none()
     if row is None:

@@ -64,9 +64,14 @@ class StoredKey:
 
 def _generate(kid: str | None = None) -> StoredKey:
     kid = kid or new_id().hex
-    key = RSAKey.generate_key(RSA_KEY_BITS, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"}, private=True)
+    key = RSAKey.generate_key(
+        RSA_KEY_BITS, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"}, private=True
+    )
     return StoredKey(
-        kid=kid, created_at=utcnow(), retired_at=None, verify_until=None,
+        kid=kid,
+        created_at=utcnow(),
+        retired_at=None,
+        verify_until=None,
         private_jwk=key.as_dict(private=True),
     )
 
@@ -117,8 +122,11 @@ def rotate(path: Path, token_ttl: timedelta) -> StoredKey:
     for key in _read(path):
         if key.retired_at is None:
             key = StoredKey(
-                kid=key.kid, created_at=key.created_at, retired_at=now,
-                verify_until=now + token_ttl, private_jwk=key.private_jwk,
+                kid=key.kid,
+                created_at=key.created_at,
+                retired_at=now,
+                verify_until=now + token_ttl,
+                private_jwk=key.private_jwk,
             )
         if key.verify_until is None or key.verify_until > now:
             kept.append(key)
@@ -154,7 +162,7 @@ class KeyStore:
             active = [k for k in keys if k.retired_at is None]
             if not active:
                 raise KeyFileError(f"{self.path}: no active signing key")
-            imported = [RSAKey.import_key(k.private_jwk) for k in live]
+            imported: list[Any] = [RSAKey.import_key(k.private_jwk) for k in live]
             self._signing = RSAKey.import_key(max(active, key=lambda k: k.created_at).private_jwk)
             self._verifying = KeySet(imported)
             self._public = [key.as_dict(private=False) for key in imported]

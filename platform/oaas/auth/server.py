@@ -162,7 +162,9 @@ class TokenIssuer:
     ) -> TokenResponse:
         server = _Server(self._generator)
         # A suspended tenant's clients do not exist as far as the token endpoint goes.
-        server._client = OAuthClient(client) if client is not None and client.tenant_active else None
+        server._client = (
+            OAuthClient(client) if client is not None and client.tenant_active else None
+        )
         response: TokenResponse = server.create_token_response(
             _FormRequest(self._token_uri, headers, form)
         )

@@ -18,9 +18,7 @@ MIGRATIONS_PACKAGE = "oaas.db.migrations"
 
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option(
-        "script_location", str(resources.files(MIGRATIONS_PACKAGE))
-    )
+    config.set_main_option("script_location", str(resources.files(MIGRATIONS_PACKAGE)))
     if connection is not None:
         config.attributes["connection"] = connection
     return config

@@ -178,7 +178,9 @@ class TenancyQuery:
         rows = await service.list_tenants(
             info.context.session, info.context.principal, first=first + 1, after_handle=after_handle
         )
-        edges = [TenantEdge(cursor=encode_cursor(r.handle), node=Tenant.of(r)) for r in rows[:first]]
+        edges = [
+            TenantEdge(cursor=encode_cursor(r.handle), node=Tenant.of(r)) for r in rows[:first]
+        ]
         return TenantConnection(
             edges=edges,
             page_info=TenantPageInfo(
@@ -229,8 +231,11 @@ class TenancyMutation:
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> TenantPayload:
         async def work() -> TenantRow:
             return await service.create_tenant(
-                info.context.session, info.context.principal,
-                handle=input.handle, name=input.name, kind=TenantKind(input.kind),
+                info.context.session,
+                info.context.principal,
+                handle=input.handle,
+                name=input.name,
+                kind=TenantKind(input.kind),
             )
 
         return _tenant_payload(await run(info, work))
@@ -241,7 +246,9 @@ class TenancyMutation:
             session, principal = info.context.session, info.context.principal
             tenant = await service.get_tenant(session, principal, input.handle, ("input", "handle"))
             await service.update_tenant(
-                session, principal, tenant,
+                session,
+                principal,
+                tenant,
                 name=input.name,
                 status=TenantStatus(input.status) if input.status is not None else None,
             )
@@ -256,16 +263,17 @@ class TenancyMutation:
         async def work() -> service.IssuedSecret:
             tenant = await _own_or_named_tenant(info, input.tenant, ("input", "tenant"))
             return await service.create_client(
-                info.context.session, info.context.principal, tenant,
-                client_id=input.client_id, roles=input.roles,
+                info.context.session,
+                info.context.principal,
+                tenant,
+                client_id=input.client_id,
+                roles=input.roles,
             )
 
         return _secret_payload(await run(info, work))
 
     @strawberry.mutation(permission_classes=[allowed("client:admin")])
-    async def rotate_api_client_secret(
-        self, info: Info, client_id: str
-    ) -> ApiClientSecretPayload:
+    async def rotate_api_client_secret(self, info: Info, client_id: str) -> ApiClientSecretPayload:
         async def work() -> service.IssuedSecret:
             session, principal = info.context.session, info.context.principal
             client, tenant = await service.get_client(session, principal, client_id, ("clientId",))
@@ -279,9 +287,7 @@ class TenancyMutation:
             session, principal = info.context.session, info.context.principal
             client, _tenant = await service.get_client(session, principal, client_id, ("clientId",))
             if client.client_id == principal.client_id:
-                raise OaasError(
-                    ErrorCode.INVALID, "a client cannot delete itself", ("clientId",)
-                )
+                raise OaasError(ErrorCode.INVALID, "a client cannot delete itself", ("clientId",))
             await service.delete_client(session, principal, client)
             return client_id
 

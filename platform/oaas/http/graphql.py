@@ -40,9 +40,7 @@ class _GraphQLApp(GraphQL[Context, None]):
 
 
 def _unauthorized(description: str) -> Response:
-    body = {
-        "errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED"}}]
-    }
+    body = {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED"}}]}
     return Response(
         json.dumps(body),
         status_code=401,

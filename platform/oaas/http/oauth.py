@@ -73,9 +73,7 @@ async def token_endpoint(request: Request) -> Response:
 
 async def jwks(request: Request) -> Response:
     components: Components = request.app.state.components
-    return JSONResponse(
-        components.keys.jwks(), headers={"Cache-Control": "public, max-age=300"}
-    )
+    return JSONResponse(components.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 async def authorization_server_metadata(request: Request) -> Response:

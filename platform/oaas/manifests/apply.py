@@ -63,7 +63,11 @@ async def _apply_tenant(
     tenant = await tenancy.find_tenant(session, spec.handle)
     if tenant is None:
         tenant = await tenancy.create_tenant(
-            session, principal, handle=spec.handle, name=spec.name, kind=spec.kind,
+            session,
+            principal,
+            handle=spec.handle,
+            name=spec.name,
+            kind=spec.kind,
             status=spec.status,
         )
         return tenant, Change("tenant", spec.handle, Outcome.CREATED)
@@ -92,7 +96,9 @@ async def _apply_clients(
     existing = {c.client_id: c for c in await tenancy.list_clients(session, principal, tenant)}
     for client_spec in spec.clients:
         changes.append(
-            await _apply_client(session, principal, tenant, client_spec, existing.pop(client_spec.client_id, None))
+            await _apply_client(
+                session, principal, tenant, client_spec, existing.pop(client_spec.client_id, None)
+            )
         )
     for client_id, client in sorted(existing.items()):
         name = f"{tenant.handle}/{client_id}"
@@ -100,7 +106,9 @@ async def _apply_clients(
             await tenancy.delete_client(session, principal, client)
             changes.append(Change("client", name, Outcome.DELETED))
         else:
-            changes.append(Change("client", name, Outcome.UNCHANGED, "not in the manifest; --prune removes it"))
+            changes.append(
+                Change("client", name, Outcome.UNCHANGED, "not in the manifest; --prune removes it")
+            )
     return changes
 
 
@@ -115,9 +123,16 @@ async def _apply_client(
     if client is None:
         taken = await tenancy.find_client(session, spec.client_id)
         if taken is not None:
-            raise ManifestError([f"{spec.origin}.client_id: {spec.client_id!r} belongs to another tenant"])
+            raise ManifestError(
+                [f"{spec.origin}.client_id: {spec.client_id!r} belongs to another tenant"]
+            )
         await tenancy.create_client(
-            session, principal, tenant, client_id=spec.client_id, roles=spec.roles, secret=spec.secret
+            session,
+            principal,
+            tenant,
+            client_id=spec.client_id,
+            roles=spec.roles,
+            secret=spec.secret,
         )
         return Change("client", name, Outcome.CREATED)
     what: list[str] = []
@@ -128,7 +143,10 @@ async def _apply_client(
     if not what:
         return Change("client", name, Outcome.UNCHANGED)
     await tenancy.update_client(
-        session, principal, client, tenant,
+        session,
+        principal,
+        client,
+        tenant,
         roles=spec.roles if "roles" in what else None,
         secret=spec.secret if "secret" in what else None,
     )
@@ -176,5 +194,7 @@ async def _apply_grants(
                 partner_tenant = await session.get_one(Tenant, grant.partner_tenant_id)
                 if partner_tenant.handle not in listed.get(handle, set()):
                     await sharing.revoke_access(session, principal, grant)
-                    changes.append(Change("grant", f"{handle}->{partner_tenant.handle}", Outcome.REVOKED))
+                    changes.append(
+                        Change("grant", f"{handle}->{partner_tenant.handle}", Outcome.REVOKED)
+                    )
     return changes

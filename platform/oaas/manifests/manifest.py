@@ -71,7 +71,9 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, path: str, message: str) -> None:
-        self.problems.append(f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}")
+        self.problems.append(
+            f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}"
+        )
 
     def mapping(self, value: Any, path: str, keys: Iterable[str]) -> dict[str, Any] | None:
         if not isinstance(value, dict):
@@ -80,10 +82,15 @@ class _Reader:
         allowed = set(keys)
         for key in value:
             if key not in allowed:
-                self.problem(f"{path}.{key}" if path else str(key), f"unknown key (expected one of {', '.join(sorted(allowed))})")
+                self.problem(
+                    f"{path}.{key}" if path else str(key),
+                    f"unknown key (expected one of {', '.join(sorted(allowed))})",
+                )
         return value
 
-    def string(self, data: dict[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
+    def string(
+        self, data: dict[str, Any], key: str, path: str, *, required: bool = True
+    ) -> str | None:
         value = data.get(key)
         if value is None:
             if required:
@@ -241,10 +248,15 @@ class _Reader:
             if action not in {a.value for a in ShareAction}:
                 self.problem(f"{path}.actions[{index}]", "must be read or update_fulfillment")
         if actions is not None and "read" not in actions and not len(self.problems) > before:
-            self.problem(f"{path}.actions", "must include read: a partner acts only on orders it can see")
+            self.problem(
+                f"{path}.actions", "must include read: a partner acts only on orders it can see"
+            )
         if len(self.problems) > before or None in (merchant, partner, profile, actions):
             return None
-        assert merchant and partner and profile and actions
+        assert merchant
+        assert partner
+        assert profile
+        assert actions
         return GrantSpec(
             merchant=merchant,
             partner=partner,
@@ -254,9 +266,7 @@ class _Reader:
         )
 
 
-def load_manifests(
-    paths: Sequence[Path], environ: Mapping[str, str] | None = None
-) -> Manifest:
+def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = None) -> Manifest:
     """All files as one manifest, or a ManifestError listing every problem in all of them."""
     environ = os.environ if environ is None else environ
     merged = Manifest()
@@ -292,7 +302,9 @@ def _cross_file_problems(manifest: Manifest) -> list[str]:
     client_ids: dict[str, str] = {}
     for tenant in manifest.tenants:
         if tenant.handle in handles:
-            problems.append(f"{tenant.origin}.handle: {tenant.handle!r} is also declared at {handles[tenant.handle]}")
+            problems.append(
+                f"{tenant.origin}.handle: {tenant.handle!r} is also declared at {handles[tenant.handle]}"
+            )
         handles.setdefault(tenant.handle, tenant.origin)
         for client in tenant.clients:
             if client.client_id in client_ids:
@@ -304,6 +316,8 @@ def _cross_file_problems(manifest: Manifest) -> list[str]:
     for grant in manifest.grants:
         key = (grant.merchant, grant.partner)
         if key in pairs:
-            problems.append(f"{grant.origin}: a grant from {grant.merchant} to {grant.partner} is also declared at {pairs[key]}")
+            problems.append(
+                f"{grant.origin}: a grant from {grant.merchant} to {grant.partner} is also declared at {pairs[key]}"
+            )
         pairs.setdefault(key, grant.origin)
     return problems

@@ -9,25 +9,19 @@ from oaas.policy.enforcer import ACTION_SCOPES, SCOPES, Policy, PolicyError, def
 from oaas.policy.principal import Principal, TenantKind, system_principal
 
 
-def is_allowed(
-    principal: Principal, action: str, resource_tenant_id: UUID | None = None
-) -> bool:
+def is_allowed(principal: Principal, action: str, resource_tenant_id: UUID | None = None) -> bool:
     """May this caller take `action` on a resource of `resource_tenant_id` (own when None)?"""
     needed_scope = ACTION_SCOPES[action]
     if needed_scope is not None and needed_scope not in principal.scopes:
         return False
     scope = (
-        "own"
-        if resource_tenant_id is None or resource_tenant_id == principal.tenant_id
-        else "any"
+        "own" if resource_tenant_id is None or resource_tenant_id == principal.tenant_id else "any"
     )
     policy = default_policy()
     return any(policy.allows(role, action, scope) for role in principal.roles)
 
 
-def require(
-    principal: Principal, action: str, resource_tenant_id: UUID | None = None
-) -> None:
+def require(principal: Principal, action: str, resource_tenant_id: UUID | None = None) -> None:
     if not is_allowed(principal, action, resource_tenant_id):
         raise Forbidden(f"{principal.actor} may not {action}")
 

@@ -78,9 +78,7 @@ class Policy:
         return decision
 
     def role_kinds(self) -> dict[str, str]:
-        return {
-            role: kind for role, kind in self._enforcer.get_named_grouping_policy("g2")
-        }
+        return dict(self._enforcer.get_named_grouping_policy("g2"))
 
     def roles_for_kind(self, kind: str) -> frozenset[str]:
         return frozenset(role for role, k in self.role_kinds().items() if k == kind)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
@@ -18,17 +18,17 @@ async def active_grant(
     session: AsyncSession, merchant: Tenant, partner: Tenant
 ) -> OrderAccessGrant | None:
     query = select(OrderAccessGrant).where(
-        OrderAccessGrant.tenant_id == merchant.id,  # type: ignore[arg-type]
-        OrderAccessGrant.partner_tenant_id == partner.id,  # type: ignore[arg-type]
-        OrderAccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(OrderAccessGrant.tenant_id) == merchant.id,
+        col(OrderAccessGrant.partner_tenant_id) == partner.id,
+        col(OrderAccessGrant.revoked_at).is_(None),
     )
     return (await session.execute(query)).scalar_one_or_none()
 
 
 async def active_grants_of(session: AsyncSession, merchant: Tenant) -> list[OrderAccessGrant]:
     query = select(OrderAccessGrant).where(
-        OrderAccessGrant.tenant_id == merchant.id,  # type: ignore[arg-type]
-        OrderAccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+        col(OrderAccessGrant.tenant_id) == merchant.id,
+        col(OrderAccessGrant.revoked_at).is_(None),
     )
     return list((await session.execute(query)).scalars())
 

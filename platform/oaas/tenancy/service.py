@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
@@ -37,7 +37,7 @@ class IssuedSecret:
 
 
 async def find_tenant(session: AsyncSession, handle: str) -> Tenant | None:
-    result = await session.execute(select(Tenant).where(Tenant.handle == handle))  # type: ignore[arg-type]
+    result = await session.execute(select(Tenant).where(col(Tenant.handle) == handle))
     return result.scalar_one_or_none()
 
 
@@ -55,9 +55,9 @@ async def list_tenants(
     session: AsyncSession, principal: Principal, *, first: int, after_handle: str | None
 ) -> list[Tenant]:
     require(principal, "tenant:admin", _ANY)
-    query = select(Tenant).order_by(Tenant.handle).limit(first)  # type: ignore[arg-type]
+    query = select(Tenant).order_by(col(Tenant.handle)).limit(first)
     if after_handle is not None:
-        query = query.where(Tenant.handle > after_handle)  # type: ignore[arg-type]
+        query = query.where(col(Tenant.handle) > after_handle)
     return list((await session.execute(query)).scalars())
 
 
@@ -66,7 +66,9 @@ def _check_tenant_fields(
 ) -> list[OaasError]:
     problems: list[OaasError] = []
     if handle is not None and (problem := handle_problem(handle)):
-        problems.append(OaasError(ErrorCode.INVALID, f"handle {problem}", (*field_prefix, "handle")))
+        problems.append(
+            OaasError(ErrorCode.INVALID, f"handle {problem}", (*field_prefix, "handle"))
+        )
     if name is not None and (problem := name_problem(name)):
         problems.append(OaasError(ErrorCode.INVALID, f"name {problem}", (*field_prefix, "name")))
     return problems
@@ -87,9 +89,7 @@ async def create_tenant(
     if problems:
         raise ValidationFailed(problems)
     if await find_tenant(session, handle) is not None:
-        raise OaasError(
-            ErrorCode.TAKEN, f"handle {handle!r} is taken", (*field_prefix, "handle")
-        )
+        raise OaasError(ErrorCode.TAKEN, f"handle {handle!r} is taken", (*field_prefix, "handle"))
     tenant = Tenant(handle=handle, name=name, kind=kind, status=status)
     session.add(tenant)
     await session.flush()
@@ -128,7 +128,7 @@ async def update_tenant(
 
 
 async def find_client(session: AsyncSession, client_id: str) -> ApiClient | None:
-    result = await session.execute(select(ApiClient).where(ApiClient.client_id == client_id))  # type: ignore[arg-type]
+    result = await session.execute(select(ApiClient).where(col(ApiClient.client_id) == client_id))
     return result.scalar_one_or_none()
 
 
@@ -149,8 +149,8 @@ async def list_clients(
     require(principal, "client:admin", tenant.id)
     query = (
         select(ApiClient)
-        .where(ApiClient.tenant_id == tenant.id)  # type: ignore[arg-type]
-        .order_by(ApiClient.client_id)  # type: ignore[arg-type]
+        .where(col(ApiClient.tenant_id) == tenant.id)
+        .order_by(col(ApiClient.client_id))
     )
     return list((await session.execute(query)).scalars())
 
@@ -166,8 +166,7 @@ def check_roles(
     problems = [
         OaasError(
             ErrorCode.INVALID,
-            f"{role!r} is not a role of a {tenant.kind} tenant "
-            f"(one of {', '.join(sorted(known))})",
+            f"{role!r} is not a role of a {tenant.kind} tenant (one of {', '.join(sorted(known))})",
             (*field, str(index)),
         )
         for index, role in enumerate(roles)
@@ -255,9 +254,7 @@ async def rotate_client_secret(
     return IssuedSecret(client=client, tenant=tenant, secret=secret)
 
 
-async def delete_client(
-    session: AsyncSession, principal: Principal, client: ApiClient
-) -> None:
+async def delete_client(session: AsyncSession, principal: Principal, client: ApiClient) -> None:
     require(principal, "client:admin", client.tenant_id)
     await session.delete(client)
     await session.flush()

@@ -30,8 +30,5 @@ def name_problem(name: str) -> str | None:
 
 def client_id_problem(client_id: str) -> str | None:
     if not CLIENT_ID_PATTERN.fullmatch(client_id):
-        return (
-            "must be 2 to 100 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+        return "must be 2 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit"
     return None

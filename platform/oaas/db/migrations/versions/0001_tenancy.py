@@ -43,7 +43,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], ondelete="CASCADE",
+            ["tenant_id"],
+            ["tenants.id"],
+            ondelete="CASCADE",
             name="fk_api_clients_tenant_id_tenants",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_api_clients"),
@@ -58,13 +60,19 @@ def upgrade() -> None:
         sa.Column("actions", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
-        sa.CheckConstraint("profile IN ('full', 'logistics')", name="ck_order_access_grants_profile"),
+        sa.CheckConstraint(
+            "profile IN ('full', 'logistics')", name="ck_order_access_grants_profile"
+        ),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], ondelete="CASCADE",
+            ["tenant_id"],
+            ["tenants.id"],
+            ondelete="CASCADE",
             name="fk_order_access_grants_tenant_id_tenants",
         ),
         sa.ForeignKeyConstraint(
-            ["partner_tenant_id"], ["tenants.id"], ondelete="CASCADE",
+            ["partner_tenant_id"],
+            ["tenants.id"],
+            ondelete="CASCADE",
             name="fk_order_access_grants_partner_tenant_id_tenants",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_order_access_grants"),

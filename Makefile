@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both bootstrap
+# everything they need: uv (installed with pip into .tools/ when missing),
+# then .venv from the committed uv.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: install demo serve test lint typecheck imports pytest bench clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+install: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --quiet
+
+demo: install
+	$(RUN) oaas demo
+
+serve: install
+	$(RUN) oaas serve
+
+lint: install
+	$(RUN) ruff check platform tests ops
+	$(RUN) ruff format --check platform tests ops
+
+typecheck: install
+	$(RUN) mypy
+
+imports: install
+	$(RUN) lint-imports
+
+pytest: install
+	$(RUN) pytest
+
+test: lint typecheck imports pytest
+
+bench: install
+	$(RUN) python -m ops.bench
+
+clean:
+	rm -rf .venv .tools .oaas-demo .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ class Context:
     request_id: str
     # Opened by the UnitOfWork extension once the operation type is known.
     _session: AsyncSession | None = None
+    # DataLoader batches of one level may run at the same time; the session takes one at a time.
+    session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,6 +16,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from oaas.graphql.execution import SerialRootExecutionContext
+from oaas.graphql.orders import OrdersMutation, OrdersQuery
+from oaas.graphql.sharing import SharingMutation, SharingQuery
 from oaas.graphql.tenancy import TenancyMutation, TenancyQuery
 from oaas.graphql.unit_of_work import UnitOfWork
 from oaas.settings import Settings
@@ -24,8 +26,8 @@ from oaas.settings import Settings
 # validation results are cached: measured here that makes a small query ~5x faster.
 DOCUMENT_CACHE_SIZE = 1024
 
-Query = merge_types("Query", (TenancyQuery,))
-Mutation = merge_types("Mutation", (TenancyMutation,))
+Query = merge_types("Query", (TenancyQuery, OrdersQuery, SharingQuery))
+Mutation = merge_types("Mutation", (OrdersMutation, SharingMutation, TenancyMutation))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -10,6 +10,7 @@ from oaas.errors import ErrorCode, OaasError
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
 from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
+from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
 from oaas.policy import TenantKind, is_allowed
 from oaas.tenancy import service
@@ -24,8 +25,7 @@ MAX_PAGE = 100
 
 
 @strawberry.type(name="Tenant")
-class Tenant:
-    id: strawberry.ID
+class Tenant(Node):
     handle: str
     name: str
     kind: TenantKindType  # type: ignore[valid-type]

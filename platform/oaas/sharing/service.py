@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
-from oaas.policy import Principal, TenantKind, require
+from oaas.policy import Principal, TenantKind, is_allowed, require
 from oaas.sharing.models import OrderAccessGrant, ShareAction, ShareProfile
 from oaas.tenancy.models import Tenant
+
+_OTHER_TENANT = UUID(int=1)
 
 
 async def active_grant(
@@ -59,6 +63,12 @@ async def grant_access(
     require(principal, "grant:write", merchant.id)
     _check_parties(merchant, partner, field)
     wanted = sorted({ShareAction(a).value for a in actions})
+    if ShareAction.READ.value not in wanted:
+        raise OaasError(
+            ErrorCode.INVALID,
+            "actions must include READ: a partner acts only on orders it can see",
+            ("input", "actions"),
+        )
     current = await active_grant(session, merchant, partner)
     if current is not None:
         if current.profile == profile and sorted(current.actions) == wanted:
@@ -79,3 +89,28 @@ async def revoke_access(
     if grant.revoked_at is None:
         grant.revoked_at = utcnow()
         await session.flush()
+
+
+async def find_grant(
+    session: AsyncSession, principal: Principal, grant_id: UUID
+) -> OrderAccessGrant | None:
+    """A grant the caller may manage (its own merchant's, or any for platform admins)."""
+    grant = (
+        await session.execute(select(OrderAccessGrant).where(col(OrderAccessGrant.id) == grant_id))
+    ).scalar_one_or_none()
+    if grant is None or not is_allowed(principal, "grant:write", grant.tenant_id):
+        return None
+    return grant
+
+
+async def grants_visible_to(session: AsyncSession, principal: Principal) -> list[OrderAccessGrant]:
+    """The grants a merchant gave or a partner received (platform admins: all), newest first."""
+    query = select(OrderAccessGrant).order_by(col(OrderAccessGrant.id).desc())
+    if not is_allowed(principal, "order:read", _OTHER_TENANT):
+        query = query.where(
+            or_(
+                col(OrderAccessGrant.tenant_id) == principal.tenant_id,
+                col(OrderAccessGrant.partner_tenant_id) == principal.tenant_id,
+            )
+        )
+    return list((await session.execute(query)).scalars())

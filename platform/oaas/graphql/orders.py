@@ -1,0 +1,383 @@
+"""Orders over GraphQL (contract.graphql): thin resolvers over oaas.orders.service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import strawberry
+
+from oaas.graphql.context import Info
+from oaas.graphql.errors import UserError, run
+from oaas.graphql.ids import decode_cursor, encode_cursor, from_global_id, to_global_id
+from oaas.graphql.loaders import events_by_order_loader, lines_by_order_loader, tenant_by_id_loader
+from oaas.graphql.node import Node
+from oaas.graphql.permissions import allowed
+from oaas.graphql.tenancy import Tenant
+from oaas.orders import service
+from oaas.orders.models import OrderStatus
+from oaas.orders.records import OrderRecord
+from oaas.orders.repository import MAX_PAGE_SIZE, OrderFilter, OrderRepository, PageCursor
+from oaas.orders.validation import AddressInput as DomainAddress
+from oaas.orders.validation import LineInput, OrderInput
+
+OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
+
+
+@strawberry.type
+class Address:
+    name: str | None
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str | None
+    country: str
+
+
+@strawberry.type
+class OrderLine:
+    sku: str
+    quantity: int
+    cancelled_quantity: int
+    unit_price: Decimal | None
+
+
+@strawberry.type
+class OrderEvent:
+    type: str
+    at: datetime
+    actor: str
+    message: str | None
+
+
+@strawberry.type
+class Order(Node):
+    number: str
+    external_id: str | None
+    status: OrderStatusType  # type: ignore[valid-type]
+    channel: str | None
+    currency: str
+    total: Decimal | None
+    customer_email: str | None
+    shipping_address: Address
+    tracking_number: str | None
+    carrier: str | None
+    cancel_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    record: strawberry.Private[OrderRecord]
+
+    @classmethod
+    def of(cls, record: OrderRecord) -> Order:
+        address = record.shipping_address
+        return cls(
+            id=strawberry.ID(to_global_id("Order", record.id)),
+            number=record.number,
+            external_id=record.external_id,
+            status=record.status,
+            channel=record.channel,
+            currency=record.currency,
+            total=record.total,
+            customer_email=record.customer_email,
+            shipping_address=Address(
+                name=address.name,
+                line1=address.line1,
+                line2=address.line2,
+                city=address.city,
+                region=address.region,
+                postal_code=address.postal_code,
+                country=address.country,
+            ),
+            tracking_number=record.tracking_number,
+            carrier=record.carrier,
+            cancel_reason=record.cancel_reason,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            record=record,
+        )
+
+    @strawberry.field
+    async def merchant(self, info: Info) -> Tenant:
+        return Tenant.of(await tenant_by_id_loader(info.context).load(self.record.tenant_id))
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        return [
+            OrderLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                cancelled_quantity=line.cancelled_quantity,
+                unit_price=line.unit_price,
+            )
+            for line in await lines_by_order_loader(info.context).load(self.record)
+        ]
+
+    @strawberry.field(description="Oldest first.")
+    async def events(self, info: Info) -> list[OrderEvent]:
+        return [
+            OrderEvent(type=e.type, at=e.at, actor=e.actor, message=e.message)
+            for e in await events_by_order_loader(info.context).load(self.record)
+        ]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class OrderEdge:
+    cursor: str
+    node: Order
+
+
+@strawberry.type
+class OrderConnection:
+    edges: list[OrderEdge]
+    page_info: PageInfo
+
+
+@strawberry.input(name="OrderFilter")
+class OrderFilterInput:
+    status: list[OrderStatusType] | None = None  # type: ignore[valid-type]
+    merchant: str | None = None
+    external_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@strawberry.input
+class AddressInput:
+    line1: str
+    city: str
+    country: str
+    name: str | None = None
+    line2: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+
+
+@strawberry.input
+class OrderLineInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+@strawberry.input
+class CreateOrderInput:
+    currency: str
+    shipping_address: AddressInput
+    lines: list[OrderLineInput]
+    external_id: str | None = None
+    channel: str | None = None
+    customer_email: str | None = None
+
+
+@strawberry.type
+class CreateOrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CancelLineInput:
+    sku: str
+    quantity: int
+
+
+@strawberry.input
+class CancelOrderInput:
+    order_id: strawberry.ID
+    reason: str | None = None
+    lines: list[CancelLineInput] | None = None
+
+
+@strawberry.type
+class CancelOrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class UpdateFulfillmentInput:
+    order_id: strawberry.ID
+    status: OrderStatusType  # type: ignore[valid-type]
+    tracking_number: str | None = None
+    carrier: str | None = None
+
+
+@strawberry.type
+class UpdateFulfillmentPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+def _cursor(record: OrderRecord) -> str:
+    return encode_cursor(record.created_at.isoformat(), str(record.id))
+
+
+def _parse_cursor(cursor: str) -> PageCursor | None:
+    parts = decode_cursor(cursor, 2)
+    if parts is None:
+        return None
+    try:
+        return PageCursor(created_at=datetime.fromisoformat(parts[0]), id=UUID(parts[1]))
+    except ValueError:
+        return None
+
+
+def _order_id(global_id: str) -> UUID | None:
+    return from_global_id("Order", global_id)
+
+
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(permission_classes=[allowed("order:read")])
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        order_id = _order_id(id)
+        if order_id is None:
+            return None
+        record = await OrderRepository(info.context.session, info.context.principal).get(order_id)
+        return Order.of(record) if record is not None else None
+
+    @strawberry.field(
+        permission_classes=[allowed("order:read")],
+        description="Merchants: their own orders. Partners: the orders shared with them. "
+        "Platform admins: all orders. Newest first. first is capped at 100.",
+    )
+    async def orders(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: OrderFilterInput | None = None,
+    ) -> OrderConnection:
+        first = max(0, min(20 if first is None else first, MAX_PAGE_SIZE))
+        cursor = _parse_cursor(after) if after is not None else None
+        if after is not None and cursor is None:
+            return OrderConnection(
+                edges=[],
+                page_info=PageInfo(
+                    has_next_page=False, has_previous_page=True, start_cursor=None, end_cursor=None
+                ),
+            )
+        domain_filter = OrderFilter()
+        if filter is not None:
+            merchant_ids = None
+            if filter.merchant is not None:
+                merchant_ids = await service.merchant_ids(info.context.session, [filter.merchant])
+            domain_filter = OrderFilter(
+                statuses=tuple(OrderStatus(s) for s in filter.status)
+                if filter.status is not None
+                else None,
+                merchant_ids=merchant_ids,
+                external_id=filter.external_id,
+                created_after=filter.created_after,
+                created_before=filter.created_before,
+            )
+        repository = OrderRepository(info.context.session, info.context.principal)
+        records = await repository.page(first=first + 1, after=cursor, filter=domain_filter)
+        edges = [OrderEdge(cursor=_cursor(r), node=Order.of(r)) for r in records[:first]]
+        return OrderConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(records) > first,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _order_input(data: CreateOrderInput) -> OrderInput:
+    address = data.shipping_address
+    return OrderInput(
+        currency=data.currency,
+        external_id=data.external_id,
+        channel=data.channel,
+        customer_email=data.customer_email,
+        shipping_address=DomainAddress(
+            name=address.name,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country=address.country,
+        ),
+        lines=tuple(
+            LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+            for line in data.lines
+        ),
+    )
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(
+        permission_classes=[allowed("order:create")],
+        description="Same idempotencyKey from the same tenant within 24 h: the first result is "
+        "returned again and no second order is made; the same key with a different input is "
+        "userError IDEMPOTENCY_CONFLICT. Safe under concurrent retries.",
+    )
+    async def create_order(
+        self, info: Info, input: CreateOrderInput, idempotency_key: str | None = None
+    ) -> CreateOrderPayload:
+        async def work() -> OrderRecord:
+            created = await service.create_order(
+                info.context.session, info.context.principal, _order_input(input), idempotency_key
+            )
+            return created.order
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return CreateOrderPayload(order=None, user_errors=result)
+        return CreateOrderPayload(order=Order.of(result), user_errors=[])
+
+    @strawberry.mutation(permission_classes=[allowed("order:cancel")])
+    async def cancel_order(self, info: Info, input: CancelOrderInput) -> CancelOrderPayload:
+        async def work() -> OrderRecord:
+            return await service.cancel_order(
+                info.context.session,
+                info.context.principal,
+                _order_id(input.order_id),
+                reason=input.reason,
+                cancel_lines=[
+                    service.CancelLine(sku=x.sku, quantity=x.quantity) for x in input.lines
+                ]
+                if input.lines is not None
+                else None,
+            )
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return CancelOrderPayload(order=None, user_errors=result)
+        return CancelOrderPayload(order=Order.of(result), user_errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allowed("fulfillment:update")],
+        description="Partners with UPDATE_FULFILLMENT on the order, and the merchant itself.",
+    )
+    async def update_fulfillment(
+        self, info: Info, input: UpdateFulfillmentInput
+    ) -> UpdateFulfillmentPayload:
+        async def work() -> OrderRecord:
+            return await service.update_fulfillment(
+                info.context.session,
+                info.context.principal,
+                _order_id(input.order_id),
+                status=OrderStatus(input.status),
+                tracking_number=input.tracking_number,
+                carrier=input.carrier,
+            )
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return UpdateFulfillmentPayload(order=None, user_errors=result)
+        return UpdateFulfillmentPayload(order=Order.of(result), user_errors=[])

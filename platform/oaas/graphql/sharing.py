@@ -1,0 +1,138 @@
+"""Order sharing over GraphQL: merchants grant and revoke partners' access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from oaas.errors import ErrorCode, NotFound, OaasError
+from oaas.graphql.context import Info
+from oaas.graphql.errors import UserError, run
+from oaas.graphql.ids import from_global_id, to_global_id
+from oaas.graphql.loaders import tenant_by_id_loader
+from oaas.graphql.node import Node
+from oaas.graphql.permissions import allowed
+from oaas.graphql.tenancy import Tenant
+from oaas.sharing import service
+from oaas.sharing.models import OrderAccessGrant as GrantRow
+from oaas.sharing.models import ShareAction, ShareProfile
+from oaas.tenancy import service as tenancy
+from oaas.tenancy.models import Tenant as TenantRow
+
+ShareProfileType = strawberry.enum(
+    ShareProfile, name="ShareProfile", description="LOGISTICS hides total, unitPrice, customerEmail"
+)
+ShareActionType = strawberry.enum(ShareAction, name="ShareAction")
+
+
+@strawberry.type
+class OrderAccessGrant(Node):
+    profile: ShareProfileType  # type: ignore[valid-type]
+    actions: list[ShareActionType]  # type: ignore[valid-type]
+    created_at: datetime
+    revoked_at: datetime | None
+    row: strawberry.Private[GrantRow]
+
+    @classmethod
+    def of(cls, row: GrantRow) -> OrderAccessGrant:
+        return cls(
+            id=strawberry.ID(to_global_id("OrderAccessGrant", row.id)),
+            profile=ShareProfile(row.profile),
+            actions=[ShareAction(a) for a in row.actions],
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            row=row,
+        )
+
+    @strawberry.field
+    async def merchant(self, info: Info) -> Tenant:
+        return Tenant.of(await tenant_by_id_loader(info.context).load(self.row.tenant_id))
+
+    @strawberry.field
+    async def partner(self, info: Info) -> Tenant:
+        return Tenant.of(await tenant_by_id_loader(info.context).load(self.row.partner_tenant_id))
+
+
+@strawberry.input
+class GrantOrderAccessInput:
+    partner: str
+    profile: ShareProfileType  # type: ignore[valid-type]
+    actions: list[ShareActionType]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class GrantOrderAccessPayload:
+    grant: OrderAccessGrant | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RevokeOrderAccessPayload:
+    grant: OrderAccessGrant | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class SharingQuery:
+    @strawberry.field(
+        permission_classes=[allowed("order:read")],
+        description="Grants the caller's merchant gave or its partner tenant received, newest first.",
+    )
+    async def order_access_grants(self, info: Info) -> list[OrderAccessGrant]:
+        rows = await service.grants_visible_to(info.context.session, info.context.principal)
+        return [OrderAccessGrant.of(row) for row in rows]
+
+
+@strawberry.type
+class SharingMutation:
+    @strawberry.mutation(
+        permission_classes=[allowed("grant:write")],
+        description="Merchant admins share their orders with a partner.",
+    )
+    async def grant_order_access(
+        self, info: Info, input: GrantOrderAccessInput
+    ) -> GrantOrderAccessPayload:
+        async def work() -> GrantRow:
+            session, principal = info.context.session, info.context.principal
+            merchant = await session.get_one(TenantRow, principal.tenant_id)
+            partner = await tenancy.find_tenant(session, input.partner)
+            if partner is None:
+                raise NotFound(f"no partner {input.partner!r}", ("input", "partner"))
+            if not input.actions:
+                raise OaasError(ErrorCode.INVALID, "give at least one action", ("input", "actions"))
+            grant, _changed = await service.grant_access(
+                session,
+                principal,
+                merchant,
+                partner,
+                profile=ShareProfile(input.profile),
+                actions=[ShareAction(a) for a in input.actions],
+            )
+            return grant
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return GrantOrderAccessPayload(grant=None, user_errors=result)
+        return GrantOrderAccessPayload(grant=OrderAccessGrant.of(result), user_errors=[])
+
+    @strawberry.mutation(
+        permission_classes=[allowed("grant:write")],
+        description="Takes effect on the partner's very next request.",
+    )
+    async def revoke_order_access(
+        self, info: Info, grant_id: strawberry.ID
+    ) -> RevokeOrderAccessPayload:
+        async def work() -> GrantRow:
+            session, principal = info.context.session, info.context.principal
+            grant_uuid = from_global_id("OrderAccessGrant", grant_id)
+            grant = await service.find_grant(session, principal, grant_uuid) if grant_uuid else None
+            if grant is None:
+                raise NotFound("no such grant", ("grantId",))
+            await service.revoke_access(session, principal, grant)
+            return grant
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return RevokeOrderAccessPayload(grant=None, user_errors=result)
+        return RevokeOrderAccessPayload(grant=OrderAccessGrant.of(result), user_errors=[])

@@ -1,0 +1,1 @@
+"""Orders: the model, the rules for creating, cancelling and fulfilling them, and queries."""

@@ -1,0 +1,46 @@
+"""Appending to an order's audit trail, always in the transaction of the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.db.types import new_id
+from oaas.orders.repository import events
+from oaas.policy import Principal
+
+
+class EventType:
+    CREATED = "CREATED"
+    CANCELLED = "CANCELLED"
+    LINES_CANCELLED = "LINES_CANCELLED"
+    FULFILLMENT_UPDATED = "FULFILLMENT_UPDATED"
+
+
+async def append_event(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    tenant_id: UUID,
+    order_id: UUID,
+    type: str,
+    at: datetime,
+    message: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await session.execute(
+        insert(events).values(
+            tenant_id=tenant_id,
+            id=new_id(),
+            order_id=order_id,
+            type=type,
+            actor=principal.actor,
+            at=at,
+            message=message,
+            detail=detail or {},
+        )
+    )

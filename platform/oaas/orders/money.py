@@ -1,0 +1,90 @@
+"""Currencies (ISO 4217) and exact amounts in minor units.
+
+Amounts are stored as integers of the currency's minor unit (cents for USD,
+yen for JPY, fils for KWD): exact on both databases, where SQLite would store a
+NUMERIC column as a float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+
+import pycountry
+
+# Minor-unit exponents that differ from the usual 2 (ISO 4217 list one, 2024).
+_EXPONENTS = {
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}
+# Codes with no minor unit at all (precious metals, bond units, testing): not money to sell with.
+_NOT_TENDER = frozenset(
+    (
+        "XAG",
+        "XAU",
+        "XPD",
+        "XPT",
+        "XBA",
+        "XBB",
+        "XBC",
+        "XBD",
+        "XDR",
+        "XSU",
+        "XTS",
+        "XUA",
+        "XXX",
+        "XAD",
+    )
+)
+
+
+@cache
+def currency_exponent(code: str) -> int | None:
+    """Decimals the currency allows, or None when it is not an ISO 4217 currency to price in."""
+    if len(code) != 3 or not code.isascii() or not code.isupper() or code in _NOT_TENDER:
+        return None
+    if pycountry.currencies.get(alpha_3=code) is None:
+        return None
+    return _EXPONENTS.get(code, 2)
+
+
+def to_minor(amount: Decimal, exponent: int) -> int:
+    """The amount in minor units; the caller has checked it has no more decimals than allowed."""
+    return int(amount.scaleb(exponent))
+
+
+def from_minor(minor: int, exponent: int) -> Decimal:
+    return Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+@cache
+def is_country(code: str) -> bool:
+    """ISO 3166-1 alpha-2, upper case."""
+    return (
+        len(code) == 2
+        and code.isascii()
+        and code.isupper()
+        and pycountry.countries.get(alpha_2=code) is not None
+    )

@@ -1,0 +1,177 @@
+"""Order queries. Every statement here is scoped by `visible_tenants`, in one place."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, Table, and_, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
+from oaas.orders.money import currency_exponent, from_minor
+from oaas.orders.records import AddressRecord, EventRecord, LineRecord, OrderRecord
+from oaas.policy import Principal
+from oaas.sharing.visibility import visible_tenants
+
+orders: Table = Order.__table__  # type: ignore[attr-defined]
+lines: Table = OrderLine.__table__  # type: ignore[attr-defined]
+events: Table = OrderEvent.__table__  # type: ignore[attr-defined]
+idempotency_keys: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    statuses: tuple[OrderStatus, ...] | None = None
+    merchant_ids: tuple[UUID, ...] | None = None  # resolved from handles by the caller
+    external_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    created_at: datetime
+    id: UUID
+
+
+def _exponent(currency: str) -> int:
+    exponent = currency_exponent(currency)
+    return 2 if exponent is None else exponent
+
+
+def order_record(row: Row[Any] | Any) -> OrderRecord:
+    m = row._mapping
+    return OrderRecord(
+        tenant_id=m["tenant_id"],
+        id=m["id"],
+        number=m["number"],
+        external_id=m["external_id"],
+        status=OrderStatus(m["status"]),
+        channel=m["channel"],
+        currency=m["currency"],
+        total=from_minor(m["total_minor"], _exponent(m["currency"])),
+        customer_email=m["customer_email"],
+        shipping_address=AddressRecord(
+            name=m["ship_name"],
+            line1=m["ship_line1"],
+            line2=m["ship_line2"],
+            city=m["ship_city"],
+            region=m["ship_region"],
+            postal_code=m["ship_postal_code"],
+            country=m["ship_country"],
+        ),
+        tracking_number=m["tracking_number"],
+        carrier=m["carrier"],
+        cancel_reason=m["cancel_reason"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+class OrderRepository:
+    """Reads of the orders a principal may see; nothing else can be reached through it."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+        self._scope = visible_tenants(principal, orders.c.tenant_id)
+
+    async def get(self, order_id: UUID, *, for_update: bool = False) -> OrderRecord | None:
+        query = select(orders).where(orders.c.id == order_id, self._scope)
+        if for_update:
+            # Serialises concurrent changes of one order (PostgreSQL; SQLite
+            # writers are serialised by BEGIN IMMEDIATE already).
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).first()
+        return order_record(row) if row is not None else None
+
+    async def page(
+        self, *, first: int, after: PageCursor | None, filter: OrderFilter
+    ) -> list[OrderRecord]:
+        """Newest first by (created_at, id), keyset-paginated: never OFFSET."""
+        conditions = [self._scope]
+        if filter.statuses is not None:
+            conditions.append(orders.c.status.in_([s.value for s in filter.statuses]))
+        if filter.merchant_ids is not None:
+            conditions.append(orders.c.tenant_id.in_(filter.merchant_ids))
+        if filter.external_id is not None:
+            conditions.append(orders.c.external_id == filter.external_id)
+        if filter.created_after is not None:
+            conditions.append(orders.c.created_at > filter.created_after)
+        if filter.created_before is not None:
+            conditions.append(orders.c.created_at < filter.created_before)
+        if after is not None:
+            conditions.append(
+                or_(
+                    orders.c.created_at < after.created_at,
+                    and_(orders.c.created_at == after.created_at, orders.c.id < after.id),
+                )
+            )
+        query = (
+            select(orders)
+            .where(*conditions)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(first)
+        )
+        return [order_record(row) for row in await self.session.execute(query)]
+
+    async def lines_of(
+        self, keys: Sequence[tuple[UUID, UUID]], currencies: dict[tuple[UUID, UUID], str]
+    ) -> dict[tuple[UUID, UUID], list[LineRecord]]:
+        found: dict[tuple[UUID, UUID], list[LineRecord]] = defaultdict(list)
+        if not keys:
+            return found
+        query = (
+            select(lines)
+            .where(
+                tuple_(lines.c.tenant_id, lines.c.order_id).in_(list(keys)),
+                visible_tenants(self.principal, lines.c.tenant_id),
+            )
+            .order_by(lines.c.tenant_id, lines.c.order_id, lines.c.position)
+        )
+        for row in await self.session.execute(query):
+            key = (row.tenant_id, row.order_id)
+            exponent = _exponent(currencies.get(key, "XXX"))
+            found[key].append(
+                LineRecord(
+                    position=row.position,
+                    sku=row.sku,
+                    quantity=row.quantity,
+                    cancelled_quantity=row.cancelled_quantity,
+                    unit_price=from_minor(row.unit_price_minor, exponent),
+                )
+            )
+        return found
+
+    async def events_of(
+        self, keys: Sequence[tuple[UUID, UUID]]
+    ) -> dict[tuple[UUID, UUID], list[EventRecord]]:
+        found: dict[tuple[UUID, UUID], list[EventRecord]] = defaultdict(list)
+        if not keys:
+            return found
+        query = (
+            select(events)
+            .where(
+                tuple_(events.c.tenant_id, events.c.order_id).in_(list(keys)),
+                visible_tenants(self.principal, events.c.tenant_id),
+            )
+            .order_by(events.c.tenant_id, events.c.order_id, events.c.id)
+        )
+        for row in await self.session.execute(query):
+            found[(row.tenant_id, row.order_id)].append(
+                EventRecord(
+                    type=row.type,
+                    at=row.at,
+                    actor=row.actor,
+                    message=row.message,
+                    detail=row.detail,
+                )
+            )
+        return found

@@ -1,0 +1,423 @@
+"""Creating, cancelling and fulfilling orders: validation, idempotency, state, events.
+
+Functions take the session and the principal, check the policy, write, flush
+and never commit; the request's unit of work commits once at the edge. A
+domain error leaves nothing behind: the caller runs each mutation in a savepoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from oaas.db.types import new_id, utcnow
+from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.orders.events import EventType, append_event
+from oaas.orders.models import OrderNumberCounter, OrderStatus
+from oaas.orders.money import currency_exponent
+from oaas.orders.records import LineRecord, OrderRecord
+from oaas.orders.repository import OrderRepository, idempotency_keys, lines, orders
+from oaas.orders.state import fulfillment_transition, transition
+from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
+from oaas.policy import Principal, TenantKind, require
+from oaas.tenancy.models import Tenant
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+FIRST_ORDER_NUMBER = 1001
+counters = OrderNumberCounter.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _KeyRow:
+    request_hash: str
+    order_id: UUID
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    order: OrderRecord
+    replayed: bool
+
+
+async def create_order(
+    session: AsyncSession,
+    principal: Principal,
+    order_input: OrderInput,
+    idempotency_key: str | None = None,
+) -> CreatedOrder:
+    require(principal, "order:create")
+    if principal.tenant_kind is not TenantKind.MERCHANT:
+        raise OaasError(ErrorCode.FORBIDDEN, "only merchants create orders", ("input",))
+    check_idempotency_key(idempotency_key)
+    valid = validate_order(order_input)
+    repository = OrderRepository(session, principal)
+    order_id = new_id()
+    if idempotency_key is not None:
+        replay = await _claim_key(session, principal, repository, idempotency_key, valid, order_id)
+        if replay is not None:
+            return CreatedOrder(order=replay, replayed=True)
+    await _insert_order(session, principal, valid, order_id)
+    created = await repository.get(order_id)
+    assert created is not None
+    return CreatedOrder(order=created, replayed=False)
+
+
+async def _claim_key(
+    session: AsyncSession,
+    principal: Principal,
+    repository: OrderRepository,
+    key: str,
+    valid: ValidOrder,
+    order_id: UUID,
+) -> OrderRecord | None:
+    """Claims the key for a new order, or answers the order it already made.
+
+    The claim is an insert against the (tenant_id, key) primary key. A concurrent
+    request with the same key blocks on that insert until the first commits,
+    then fails the unique constraint and finds the first's order: exactly one
+    order, and every retry gets it back.
+    """
+    fingerprint = valid.fingerprint()
+    now = utcnow()
+    for _attempt in range(3):
+        existing = await _find_key(session, principal.tenant_id, key)
+        if existing is not None and existing.expires_at > now:
+            if existing.request_hash != fingerprint:
+                raise OaasError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "this idempotencyKey was used with a different input in the last 24 hours",
+                    ("idempotencyKey",),
+                )
+            order = await repository.get(existing.order_id)
+            if order is None:  # pragma: no cover - the key and its order are written together
+                raise NotFound("the order of this idempotencyKey is gone", ("idempotencyKey",))
+            return order
+        try:
+            async with session.begin_nested():
+                if existing is not None:  # expired: purge it and claim afresh
+                    await session.execute(
+                        delete(idempotency_keys).where(
+                            idempotency_keys.c.tenant_id == principal.tenant_id,
+                            idempotency_keys.c.key == key,
+                        )
+                    )
+                await session.execute(
+                    insert(idempotency_keys).values(
+                        tenant_id=principal.tenant_id,
+                        key=key,
+                        request_hash=fingerprint,
+                        order_id=order_id,
+                        created_at=now,
+                        expires_at=now + IDEMPOTENCY_TTL,
+                    )
+                )
+            return None
+        except IntegrityError:
+            continue  # another request claimed it first: look again
+    raise OaasError(  # pragma: no cover - needs three lost races in a row
+        ErrorCode.IDEMPOTENCY_CONFLICT, "this idempotencyKey is in use; retry", ("idempotencyKey",)
+    )
+
+
+async def _find_key(session: AsyncSession, tenant_id: UUID, key: str) -> _KeyRow | None:
+    row = (
+        await session.execute(
+            select(
+                idempotency_keys.c.request_hash,
+                idempotency_keys.c.order_id,
+                idempotency_keys.c.expires_at,
+            ).where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
+        )
+    ).first()
+    if row is None:
+        return None
+    return _KeyRow(request_hash=row.request_hash, order_id=row.order_id, expires_at=row.expires_at)
+
+
+async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
+    """The merchant's next order number; the counter row's lock orders concurrent creates."""
+    bumped = await session.execute(
+        update(counters)
+        .where(counters.c.tenant_id == tenant_id)
+        .values(last_value=counters.c.last_value + 1)
+        .returning(counters.c.last_value)
+    )
+    value = bumped.scalar_one_or_none()
+    if value is not None:
+        return int(value)
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(counters).values(tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER)
+            )
+        return FIRST_ORDER_NUMBER
+    except IntegrityError:
+        # A concurrent first order made the row: take the next number after it.
+        return await _next_number(session, tenant_id)
+
+
+async def _insert_order(
+    session: AsyncSession, principal: Principal, valid: ValidOrder, order_id: UUID
+) -> None:
+    tenant_id = principal.tenant_id
+    number = await _next_number(session, tenant_id)
+    src, address = valid.source, valid.source.shipping_address
+    now = utcnow()
+    await session.execute(
+        insert(orders).values(
+            tenant_id=tenant_id,
+            id=order_id,
+            number=f"{principal.tenant_handle.upper()}-{number}",
+            external_id=src.external_id,
+            status=OrderStatus.PENDING.value,
+            channel=src.channel,
+            currency=src.currency,
+            total_minor=valid.total_minor,
+            customer_email=valid.customer_email,
+            ship_name=address.name,
+            ship_line1=address.line1,
+            ship_line2=address.line2,
+            ship_city=address.city,
+            ship_region=address.region,
+            ship_postal_code=address.postal_code,
+            ship_country=address.country,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await session.execute(
+        insert(lines),
+        [
+            {
+                "tenant_id": tenant_id,
+                "order_id": order_id,
+                "position": position,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "cancelled_quantity": 0,
+                "unit_price_minor": line.unit_price_minor,
+            }
+            for position, line in enumerate(valid.lines)
+        ],
+    )
+    await append_event(
+        session,
+        principal,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        type=EventType.CREATED,
+        at=now,
+        detail={"lines": len(valid.lines), "total_minor": valid.total_minor},
+    )
+
+
+@dataclass(frozen=True)
+class CancelLine:
+    sku: str
+    quantity: int
+
+
+async def _locked_order(
+    repository: OrderRepository, order_id: UUID | None, field: tuple[str, ...]
+) -> OrderRecord:
+    order = await repository.get(order_id, for_update=True) if order_id is not None else None
+    if order is None:
+        raise NotFound("no such order", field)
+    return order
+
+
+async def cancel_order(
+    session: AsyncSession,
+    principal: Principal,
+    order_id: UUID | None,
+    *,
+    reason: str | None = None,
+    cancel_lines: Sequence[CancelLine] | None = None,
+) -> OrderRecord:
+    """Cancels the whole order, or the given quantities of the given lines."""
+    require(principal, "order:cancel")
+    if reason is not None and len(reason) > 500:
+        raise OaasError(
+            ErrorCode.INVALID, "reason must be at most 500 characters", ("input", "reason")
+        )
+    repository = OrderRepository(session, principal)
+    order = await _locked_order(repository, order_id, ("input", "orderId"))
+    transition(order.status, OrderStatus.CANCELLED, ("input", "orderId"))
+    current = (await repository.lines_of([order.key], {order.key: order.currency}))[order.key]
+    by_sku = {line.sku: line for line in current}
+    if cancel_lines is None:
+        wanted = {line.sku: line.remaining for line in current if line.remaining > 0}
+    else:
+        wanted = _check_cancel_lines(cancel_lines, by_sku)
+    now = utcnow()
+    exponent = currency_exponent(order.currency) or 0
+    cancelled_minor = 0
+    for sku, quantity in wanted.items():
+        line = by_sku[sku]
+        result = await session.execute(
+            update(lines)
+            .where(
+                lines.c.tenant_id == order.tenant_id,
+                lines.c.order_id == order.id,
+                lines.c.position == line.position,
+                lines.c.cancelled_quantity + quantity <= lines.c.quantity,
+            )
+            .values(cancelled_quantity=lines.c.cancelled_quantity + quantity)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise OaasError(ErrorCode.INVALID, f"{sku}: more than remains", ("input", "lines"))
+        cancelled_minor += quantity * int(line.unit_price.scaleb(exponent))
+    fully = all(by_sku[s].remaining - wanted.get(s, 0) == 0 for s in by_sku)
+    values: dict[str, object] = {
+        "updated_at": now,
+        "total_minor": orders.c.total_minor - cancelled_minor,
+    }
+    if fully:
+        values["status"] = OrderStatus.CANCELLED.value
+    if reason is not None:
+        values["cancel_reason"] = reason
+    await session.execute(
+        update(orders)
+        .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
+        .values(**values)
+    )
+    await append_event(
+        session,
+        principal,
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        type=EventType.CANCELLED if fully else EventType.LINES_CANCELLED,
+        at=now,
+        message=reason,
+        detail={
+            "lines": [{"sku": s, "quantity": q} for s, q in wanted.items()],
+            "from": order.status.value,
+        },
+    )
+    updated = await repository.get(order.id)
+    assert updated is not None
+    return updated
+
+
+def _check_cancel_lines(
+    cancel_lines: Sequence[CancelLine], by_sku: dict[str, LineRecord]
+) -> dict[str, int]:
+    errors: list[OaasError] = []
+    wanted: dict[str, int] = {}
+    if not cancel_lines:
+        raise OaasError(
+            ErrorCode.INVALID,
+            "give at least one line, or none to cancel the whole order",
+            ("input", "lines"),
+        )
+    for index, item in enumerate(cancel_lines):
+        path = ("input", "lines", str(index))
+        line = by_sku.get(item.sku)
+        if line is None:
+            errors.append(
+                OaasError(
+                    ErrorCode.INVALID,
+                    f"the order has no line with sku {item.sku!r}",
+                    (*path, "sku"),
+                )
+            )
+        elif item.sku in wanted:
+            errors.append(
+                OaasError(ErrorCode.INVALID, f"sku {item.sku!r} is listed twice", (*path, "sku"))
+            )
+        elif item.quantity < 1:
+            errors.append(
+                OaasError(ErrorCode.INVALID, "quantity must be at least 1", (*path, "quantity"))
+            )
+        elif item.quantity > line.remaining:
+            errors.append(
+                OaasError(
+                    ErrorCode.INVALID,
+                    f"cannot cancel {item.quantity} of {item.sku!r}: {line.remaining} remain",
+                    (*path, "quantity"),
+                )
+            )
+        else:
+            wanted[item.sku] = item.quantity
+    if errors:
+        raise ValidationFailed(errors)
+    return wanted
+
+
+async def update_fulfillment(
+    session: AsyncSession,
+    principal: Principal,
+    order_id: UUID | None,
+    *,
+    status: OrderStatus,
+    tracking_number: str | None = None,
+    carrier: str | None = None,
+) -> OrderRecord:
+    require(principal, "fulfillment:update")
+    for name, value in (("trackingNumber", tracking_number), ("carrier", carrier)):
+        if value is not None and not (1 <= len(value) <= 100 and value.isprintable()):
+            raise OaasError(
+                ErrorCode.INVALID, f"{name} must be 1 to 100 printable characters", ("input", name)
+            )
+    repository = OrderRepository(session, principal)
+    order = await _locked_order(repository, order_id, ("input", "orderId"))
+    fulfillment_transition(order.status, status, ("input", "status"))
+    now = utcnow()
+    values: dict[str, object] = {"status": status.value, "updated_at": now}
+    if tracking_number is not None:
+        values["tracking_number"] = tracking_number
+    if carrier is not None:
+        values["carrier"] = carrier
+    await session.execute(
+        update(orders)
+        .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
+        .values(**values)
+    )
+    await append_event(
+        session,
+        principal,
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        type=EventType.FULFILLMENT_UPDATED,
+        at=now,
+        message=f"{order.status.value} -> {status.value}",
+        detail={
+            "from": order.status.value,
+            "to": status.value,
+            "trackingNumber": tracking_number,
+            "carrier": carrier,
+        },
+    )
+    updated = await repository.get(order.id)
+    assert updated is not None
+    return updated
+
+
+async def merchant_ids(session: AsyncSession, handles: Sequence[str]) -> tuple[UUID, ...]:
+    rows = await session.execute(select(col(Tenant.id)).where(col(Tenant.handle).in_(list(handles))))
+    return tuple(rows.scalars())
+
+
+async def purge_expired_keys(session: AsyncSession, *, batch: int = 1000) -> int:
+    """Deletes idempotency keys past their 24 hours; answers how many went."""
+    expired = (
+        select(idempotency_keys.c.tenant_id, idempotency_keys.c.key)
+        .where(idempotency_keys.c.expires_at <= utcnow())
+        .limit(batch)
+    )
+    rows = list(await session.execute(expired))
+    for row in rows:
+        await session.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.tenant_id == row.tenant_id, idempotency_keys.c.key == row.key
+            )
+        )
+    return len(rows)

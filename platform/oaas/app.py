@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from starlette.applications import Starlette
 
 from oaas.auth.keys import KeyStore
@@ -10,9 +15,14 @@ from oaas.auth.tokens import TokenVerifier
 from oaas.db import Database
 from oaas.graphql.schema import build_schema
 from oaas.http import Components, build_http_app
+from oaas.orders.service import purge_expired_keys
 from oaas.policy import default_policy
 from oaas.settings import Settings
-from oaas.telemetry import configure_logging
+from oaas.telemetry import configure_logging, get_logger
+
+# Idempotency keys live 24 hours; a sweep this often keeps the table near that size.
+PURGE_INTERVAL_SECONDS = 600.0
+log = get_logger("oaas.app")
 
 
 def build_components(settings: Settings) -> Components:
@@ -33,10 +43,35 @@ def build_components(settings: Settings) -> Components:
     )
 
 
+async def _purge_idempotency_keys(components: Components) -> None:
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        try:
+            purged = 1
+            while purged:
+                async with components.database.session(write=True) as session:
+                    purged = await purge_expired_keys(session)
+        except Exception:
+            log.exception("purging expired idempotency keys failed; will retry")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.effective_log_format)
-    return build_http_app(build_components(settings))
+    components = build_components(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_purge_idempotency_keys(components))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await components.database.dispose()
+
+    return build_http_app(components, lifespan=lifespan)
 
 
 def app_from_environment() -> Starlette:

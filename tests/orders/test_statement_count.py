@@ -1,0 +1,75 @@
+"""A page of orders with lines, events and merchant takes a constant number of SQL
+statements, whatever the page size: the DataLoaders batch each level into one query."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import Api
+from tests.orders.documents import CREATE_ORDER, ORDERS, order_input
+
+# One to authenticate the bearer token's client, then one each for the orders,
+# their lines, their events and their merchants.
+STATEMENTS_PER_PAGE = 5
+
+
+class StatementLog:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def data_statements(self) -> list[str]:
+        """Everything but transaction control (BEGIN, SAVEPOINT, ...)."""
+        control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+        return [s for s in self.statements if not s.lstrip().upper().startswith(control)]
+
+
+@pytest.fixture
+def statement_log(api: Api) -> Iterator[StatementLog]:
+    app: Any = api.http._transport.app  # type: ignore[attr-defined]
+    database = app.state.components.database
+    log = StatementLog()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        log.statements.append(statement)
+
+    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", record)
+    yield log
+    for engine in engines:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _create_orders(api: Api, count: int) -> None:
+    async def one(index: int) -> None:
+        data = await api.data(
+            CREATE_ORDER, {"input": order_input(externalId=f"page-{index}")}, as_client="acme-shop"
+        )
+        assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
+
+    for start in range(0, count, 25):
+        await asyncio.gather(*(one(i) for i in range(start, min(start + 25, count))))
+
+
+async def _page_statements(api: Api, log: StatementLog, first: int) -> tuple[int, int]:
+    await api.token("acme-backend")  # the token request is not part of the page
+    log.statements.clear()
+    data = await api.data(ORDERS, {"first": first}, as_client="acme-backend")
+    edges = data["orders"]["edges"]  # type: ignore[index]
+    assert all(len(e["node"]["lines"]) == 2 and e["node"]["events"] for e in edges)
+    return len(edges), len(log.data_statements())
+
+
+async def test_a_page_of_100_orders_takes_a_constant_number_of_statements(
+    api: Api, statement_log: StatementLog
+) -> None:
+    await _create_orders(api, 100)
+    small, small_statements = await _page_statements(api, statement_log, 10)
+    large, large_statements = await _page_statements(api, statement_log, 100)
+    assert (small, large) == (10, 100)
+    assert small_statements == large_statements == STATEMENTS_PER_PAGE, statement_log.statements

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
@@ -12,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from oaas.db import Database
 from oaas.policy import Principal
 from oaas.settings import Settings
+from oaas.sharing.service import PartnerAccess
 
 
 @dataclass
@@ -25,6 +27,8 @@ class Context:
     # DataLoader batches of one level may run at the same time; the session takes one at a time.
     session_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: dict[str, Any] = field(default_factory=dict)
+    # A partner's grants by merchant, read once per request (graphql.shared_fields).
+    partner_access: dict[UUID, PartnerAccess] | None = None
 
     @property
     def session(self) -> AsyncSession:

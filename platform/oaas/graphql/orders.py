@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -14,6 +14,7 @@ from oaas.graphql.ids import decode_cursor, encode_cursor, from_global_id, to_gl
 from oaas.graphql.loaders import events_by_order_loader, lines_by_order_loader, tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
+from oaas.graphql.shared_fields import load_partner_access, require_shared
 from oaas.graphql.tenancy import Tenant
 from oaas.orders import service
 from oaas.orders.models import OrderStatus
@@ -41,7 +42,13 @@ class OrderLine:
     sku: str
     quantity: int
     cancelled_quantity: int
-    unit_price: Decimal | None
+    price: strawberry.Private[Decimal]
+    merchant_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="Hidden by the LOGISTICS share profile.")
+    def unit_price(self, info: Info) -> Decimal | None:
+        require_shared(info, self.merchant_id, "unitPrice")
+        return self.price
 
 
 @strawberry.type
@@ -59,8 +66,6 @@ class Order(Node):
     status: OrderStatusType  # type: ignore[valid-type]
     channel: str | None
     currency: str
-    total: Decimal | None
-    customer_email: str | None
     shipping_address: Address
     tracking_number: str | None
     carrier: str | None
@@ -79,8 +84,6 @@ class Order(Node):
             status=record.status,
             channel=record.channel,
             currency=record.currency,
-            total=record.total,
-            customer_email=record.customer_email,
             shipping_address=Address(
                 name=address.name,
                 line1=address.line1,
@@ -98,6 +101,16 @@ class Order(Node):
             record=record,
         )
 
+    @strawberry.field(description="Hidden by the LOGISTICS share profile.")
+    def total(self, info: Info) -> Decimal | None:
+        require_shared(info, self.record.tenant_id, "total")
+        return self.record.total
+
+    @strawberry.field(description="Hidden by the LOGISTICS share profile.")
+    def customer_email(self, info: Info) -> str | None:
+        require_shared(info, self.record.tenant_id, "customerEmail")
+        return self.record.customer_email
+
     @strawberry.field
     async def merchant(self, info: Info) -> Tenant:
         return Tenant.of(await tenant_by_id_loader(info.context).load(self.record.tenant_id))
@@ -109,7 +122,8 @@ class Order(Node):
                 sku=line.sku,
                 quantity=line.quantity,
                 cancelled_quantity=line.cancelled_quantity,
-                unit_price=line.unit_price,
+                price=line.unit_price,
+                merchant_id=self.record.tenant_id,
             )
             for line in await lines_by_order_loader(info.context).load(self.record)
         ]
@@ -227,9 +241,19 @@ def _parse_cursor(cursor: str) -> PageCursor | None:
     if parts is None:
         return None
     try:
-        return PageCursor(created_at=datetime.fromisoformat(parts[0]), id=UUID(parts[1]))
+        created_at, order_id = datetime.fromisoformat(parts[0]), UUID(parts[1])
     except ValueError:
         return None
+    if created_at.tzinfo is None:  # not a cursor this API made
+        return None
+    return PageCursor(created_at=created_at, id=order_id)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """DateTime inputs are UTC (contract.graphql): one without an offset is read as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _order_id(global_id: str) -> UUID | None:
@@ -244,6 +268,7 @@ class OrdersQuery:
         if order_id is None:
             return None
         record = await OrderRepository(info.context.session, info.context.principal).get(order_id)
+        await load_partner_access(info)
         return Order.of(record) if record is not None else None
 
     @strawberry.field(
@@ -278,11 +303,12 @@ class OrdersQuery:
                 else None,
                 merchant_ids=merchant_ids,
                 external_id=filter.external_id,
-                created_after=filter.created_after,
-                created_before=filter.created_before,
+                created_after=_utc(filter.created_after),
+                created_before=_utc(filter.created_before),
             )
         repository = OrderRepository(info.context.session, info.context.principal)
         records = await repository.page(first=first + 1, after=cursor, filter=domain_filter)
+        await load_partner_access(info)
         edges = [OrderEdge(cursor=_cursor(r), node=Order.of(r)) for r in records[:first]]
         return OrderConnection(
             edges=edges,
@@ -378,6 +404,7 @@ class OrdersMutation:
             )
 
         result = await run(info, work)
+        await load_partner_access(info)
         if isinstance(result, list):
             return UpdateFulfillmentPayload(order=None, user_errors=result)
         return UpdateFulfillmentPayload(order=Order.of(result), user_errors=[])

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     ParserCache,
@@ -14,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
@@ -30,6 +32,20 @@ Query = merge_types("Query", (TenancyQuery, OrdersQuery, SharingQuery))
 Mutation = merge_types("Mutation", (OrdersMutation, SharingMutation, TenancyMutation))
 
 
+# Errors that answer the caller as designed; only the rest are worth an error log line.
+EXPECTED_ERROR_CODES = frozenset({"FORBIDDEN", "FIELD_NOT_SHARED"})
+
+
+class OaasSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [
+            e for e in errors if (e.extensions or {}).get("code") not in EXPECTED_ERROR_CODES
+        ]
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
@@ -39,7 +55,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     extensions.append(UnitOfWork)
     schema_extensions: list[Any] = extensions
-    return strawberry.Schema(
+    return OaasSchema(
         query=Query,
         mutation=Mutation,
         extensions=schema_extensions,

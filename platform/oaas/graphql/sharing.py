@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import strawberry
 
@@ -32,6 +32,7 @@ class OrderAccessGrant(Node):
     actions: list[ShareActionType]  # type: ignore[valid-type]
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None
     row: strawberry.Private[GrantRow]
 
     @classmethod
@@ -42,6 +43,7 @@ class OrderAccessGrant(Node):
             actions=[ShareAction(a) for a in row.actions],
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            expires_at=row.expires_at,
             row=row,
         )
 
@@ -59,6 +61,9 @@ class GrantOrderAccessInput:
     partner: str
     profile: ShareProfileType  # type: ignore[valid-type]
     actions: list[ShareActionType]  # type: ignore[valid-type]
+    expires_at: datetime | None = strawberry.field(
+        default=None, description="After this moment the grant is dead, as if revoked."
+    )
 
 
 @strawberry.type
@@ -71,6 +76,13 @@ class GrantOrderAccessPayload:
 class RevokeOrderAccessPayload:
     grant: OrderAccessGrant | None
     user_errors: list[UserError]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """DateTime inputs are UTC (contract.graphql): one without an offset is read as UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 @strawberry.type
@@ -108,6 +120,7 @@ class SharingMutation:
                 partner,
                 profile=ShareProfile(input.profile),
                 actions=[ShareAction(a) for a in input.actions],
+                expires_at=_utc(input.expires_at),
             )
             return grant
 

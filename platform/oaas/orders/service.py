@@ -27,6 +27,8 @@ from oaas.orders.repository import OrderRepository, idempotency_keys, lines, ord
 from oaas.orders.state import fulfillment_transition, transition
 from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
 from oaas.policy import Principal, TenantKind, require
+from oaas.sharing.models import ShareAction
+from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -369,6 +371,14 @@ async def update_fulfillment(
             )
     repository = OrderRepository(session, principal)
     order = await _locked_order(repository, order_id, ("input", "orderId"))
+    if principal.tenant_kind is TenantKind.PARTNER:
+        access = (await partner_access(session, principal.tenant_id)).get(order.tenant_id)
+        if access is None or ShareAction.UPDATE_FULFILLMENT not in access.actions:
+            raise OaasError(
+                ErrorCode.FORBIDDEN,
+                "the merchant shares this order for reading only, not for fulfilment updates",
+                ("input", "orderId"),
+            )
     fulfillment_transition(order.status, status, ("input", "status"))
     now = utcnow()
     values: dict[str, object] = {"status": status.value, "updated_at": now}

@@ -47,3 +47,7 @@ class OrderAccessGrant(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
 from oaas.policy import Principal, TenantKind, is_allowed, require
@@ -26,7 +29,11 @@ async def active_grant(
         col(OrderAccessGrant.partner_tenant_id) == partner.id,
         col(OrderAccessGrant.revoked_at).is_(None),
     )
-    return (await session.execute(query)).scalar_one_or_none()
+    now = utcnow()
+    for grant in (await session.execute(query)).scalars():
+        if grant.is_active(now):
+            return grant
+    return None
 
 
 async def active_grants_of(session: AsyncSession, merchant: Tenant) -> list[OrderAccessGrant]:
@@ -52,6 +59,7 @@ async def grant_access(
     *,
     profile: ShareProfile,
     actions: Sequence[ShareAction],
+    expires_at: datetime | None = None,
     field: Sequence[str] = ("input", "partner"),
 ) -> tuple[OrderAccessGrant, bool]:
     """The active grant from merchant to partner, made or changed to match.
@@ -69,16 +77,43 @@ async def grant_access(
             "actions must include READ: a partner acts only on orders it can see",
             ("input", "actions"),
         )
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise OaasError(
+            ErrorCode.INVALID, "expiresAt must be in the future", ("input", "expiresAt")
+        )
     current = await active_grant(session, merchant, partner)
     if current is not None:
-        if current.profile == profile and sorted(current.actions) == wanted:
+        if (
+            current.profile == profile
+            and sorted(current.actions) == wanted
+            and current.expires_at == expires_at
+        ):
             return current, False
-        current.revoked_at = utcnow()
+        current.revoked_at = now
     grant = OrderAccessGrant(
-        tenant_id=merchant.id, partner_tenant_id=partner.id, profile=profile, actions=wanted
+        tenant_id=merchant.id,
+        partner_tenant_id=partner.id,
+        profile=profile,
+        actions=wanted,
+        expires_at=expires_at,
     )
     session.add(grant)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=merchant.id,
+        act="grant.created",
+        object_type="OrderAccessGrant",
+        object_id=str(grant.id),
+        detail={
+            "partner": partner.handle,
+            "profile": str(profile),
+            "actions": wanted,
+            "replaces": str(current.id) if current is not None else None,
+        },
+    )
     return grant, True
 
 
@@ -89,6 +124,14 @@ async def revoke_access(
     if grant.revoked_at is None:
         grant.revoked_at = utcnow()
         await session.flush()
+        await audit.record(
+            session,
+            principal,
+            tenant_id=grant.tenant_id,
+            act="grant.revoked",
+            object_type="OrderAccessGrant",
+            object_id=str(grant.id),
+        )
 
 
 async def find_grant(
@@ -114,3 +157,28 @@ async def grants_visible_to(session: AsyncSession, principal: Principal) -> list
             )
         )
     return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class PartnerAccess:
+    """What one merchant shares with the calling partner."""
+
+    profile: ShareProfile
+    actions: frozenset[ShareAction]
+
+
+async def partner_access(session: AsyncSession, partner_id: UUID) -> dict[UUID, PartnerAccess]:
+    """The partner's active grants by merchant, read fresh (a revoke counts at once)."""
+    query = select(OrderAccessGrant).where(
+        col(OrderAccessGrant.partner_tenant_id) == partner_id,
+        col(OrderAccessGrant.revoked_at).is_(None),
+    )
+    now = utcnow()
+    return {
+        grant.tenant_id: PartnerAccess(
+            profile=ShareProfile(grant.profile),
+            actions=frozenset(ShareAction(a) for a in grant.actions),
+        )
+        for grant in (await session.execute(query)).scalars()
+        if grant.is_active(now)
+    }

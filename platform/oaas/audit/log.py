@@ -1,0 +1,68 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from oaas.audit.models import AuditEntry
+from oaas.db.types import utcnow
+from oaas.policy import Principal, is_allowed, require
+
+_OTHER_TENANT = UUID(int=1)
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    tenant_id: UUID,
+    act: str,
+    object_type: str,
+    object_id: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Adds an entry in the caller's transaction: the act and its record commit together."""
+    session.add(
+        AuditEntry(
+            tenant_id=tenant_id,
+            actor=principal.actor,
+            act=act,
+            object_type=object_type,
+            object_id=object_id,
+            at=utcnow(),
+            detail=detail or {},
+        )
+    )
+
+
+async def entries(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    first: int,
+    before: tuple[datetime, UUID] | None = None,
+    tenant_id: UUID | None = None,
+) -> list[AuditEntry]:
+    """Newest first: a merchant or partner admin's own tenant, every tenant for platform admins."""
+    require(principal, "client:admin")
+    query = select(AuditEntry)
+    if not is_allowed(principal, "tenant:admin", _OTHER_TENANT):
+        query = query.where(col(AuditEntry.tenant_id) == principal.tenant_id)
+    elif tenant_id is not None:
+        query = query.where(col(AuditEntry.tenant_id) == tenant_id)
+    if before is not None:
+        at, entry_id = before
+        query = query.where(
+            or_(
+                col(AuditEntry.at) < at,
+                and_(col(AuditEntry.at) == at, col(AuditEntry.id) < entry_id),
+            )
+        )
+    query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(first)
+    return list((await session.execute(query)).scalars())

@@ -45,6 +45,11 @@ def configure_logging(level: str, fmt: Literal["console", "json"]) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Our own request line (oaas.http) replaces uvicorn's access line; casbin
+    # prints its whole model and policy at INFO on every load.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for name in ("casbin", "casbin.policy", "casbin.role", "casbin.enforcer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

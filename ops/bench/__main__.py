@@ -1,0 +1,13 @@
+"""`make bench`: every benchmark in ops/bench, one after another. Not tests."""
+
+from __future__ import annotations
+
+from ops.bench import policy
+
+
+def main() -> None:
+    policy.main()
+
+
+if __name__ == "__main__":
+    main()

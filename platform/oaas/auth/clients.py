@@ -15,6 +15,7 @@ from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
 
 @dataclass(frozen=True, slots=True)
 class ClientRecord:
+    id: UUID  # this registration: a client deleted and created again gets a new one
     client_id: str
     tenant_id: UUID
     tenant_handle: str
@@ -31,6 +32,7 @@ class ClientRecord:
 async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
     query = (
         select(
+            col(ApiClient.id),
             col(ApiClient.client_id),
             col(ApiClient.tenant_id),
             col(ApiClient.roles),
@@ -46,6 +48,7 @@ async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | N
     if row is None:
         return None
     return ClientRecord(
+        id=row.id,
         client_id=row.client_id,
         tenant_id=row.tenant_id,
         tenant_handle=row.handle,

@@ -141,7 +141,7 @@ class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._mtime_ns = -1
+        self._file_version: tuple[int, int, int] | None = None
         self._signing: RSAKey | None = None
         self._verifying = KeySet([])
         self._public: list[dict[str, Any]] = []
@@ -150,10 +150,13 @@ class KeyStore:
 
     def refresh(self) -> None:
         try:
-            mtime = self.path.stat().st_mtime_ns
+            st = self.path.stat()
         except OSError as exc:
             raise KeyFileError(f"{self.path}: {exc.strerror}") from exc
-        if mtime == self._mtime_ns:
+        # Every write replaces the file (a new inode), so a rotation shows even
+        # where the clock behind modification times is coarse.
+        version = (st.st_mtime_ns, st.st_ino, st.st_size)
+        if version == self._file_version:
             return
         with self._lock:
             keys = _read(self.path)
@@ -166,7 +169,7 @@ class KeyStore:
             self._signing = RSAKey.import_key(max(active, key=lambda k: k.created_at).private_jwk)
             self._verifying = KeySet(imported)
             self._public = [key.as_dict(private=False) for key in imported]
-            self._mtime_ns = mtime
+            self._file_version = version
 
     def signing_key(self) -> RSAKey:
         self.refresh()
@@ -174,6 +177,8 @@ class KeyStore:
         return self._signing
 
     def verification_keys(self) -> KeySet:
+        """The keys valid now: one rotated in elsewhere verifies, one dropped no longer does."""
+        self.refresh()
         return self._verifying
 
     def jwks(self) -> dict[str, Any]:

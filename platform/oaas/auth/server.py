@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from joserfc.jwk import KeySet
 
 from oaas.auth.clients import ClientRecord
 from oaas.auth.keys import ALGORITHM, KeyStore
@@ -94,8 +95,10 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         self.audience = audience
         self.keys = keys
 
-    def get_jwks(self) -> Any:
-        return self.keys.signing_key()
+    def get_jwks(self) -> KeySet:
+        # A key set, not the bare key: joserfc then names the key in the header
+        # (`kid`), which verification needs as soon as the JWKS holds two keys.
+        return KeySet([self.keys.signing_key()])
 
     def get_audiences(self, client: OAuthClient, user: object, scope: str) -> str:
         return self.audience
@@ -105,6 +108,7 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     ) -> dict[str, Any]:
         record = client.record
         return {
+            "client_uuid": str(record.id),
             "tenant_id": str(record.tenant_id),
             "tenant": record.tenant_handle,
             "tenant_kind": record.tenant_kind.value,
@@ -168,8 +172,11 @@ class TokenIssuer:
         response: TokenResponse = server.create_token_response(
             _FormRequest(self._token_uri, headers, form)
         )
-        if response.body.get("error") == "invalid_client" and response.status != 401:
+        if response.body.get("error") == "invalid_client":
             # RFC 6749 §5.2 allows 400 when credentials came in the body; the
-            # contract answers 401 whichever way the client authenticated.
-            response = TokenResponse(401, response.body, response.headers)
+            # contract answers 401 whichever way the client authenticated. One
+            # description for every cause, so that nobody can probe which
+            # client ids exist (or belong to a suspended tenant).
+            body = {"error": "invalid_client", "error_description": "client authentication failed"}
+            response = TokenResponse(401, body, response.headers)
         return response

@@ -31,18 +31,12 @@ class _Validator(JWTBearerTokenValidator):  # type: ignore[misc]
 class TokenVerifier:
     def __init__(self, *, issuer: str, audience: str, keys: KeyStore) -> None:
         self._validator = _Validator(issuer, audience, keys)
-        self._keys = keys
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims, or TokenRejected."""
         if not token or token.count(".") != 2:
             raise TokenRejected("not a JWT")
-        try:
-            claims = self._decode(token)
-        except TokenRejected:
-            # Maybe signed by a key another worker rotated in since we loaded ours.
-            self._keys.refresh()
-            claims = self._decode(token)
+        claims = self._decode(token)
         if claims.header.get("typ") not in ("at+jwt", "application/at+jwt"):
             raise TokenRejected("not an access token (typ must be at+jwt)")
         if claims.header.get("alg") != ALGORITHM:
@@ -51,7 +45,7 @@ class TokenVerifier:
             claims.validate()
         except JoseError as exc:
             raise TokenRejected(str(exc)) from exc
-        for name in ("tenant_id", "tenant", "tenant_kind", "roles"):
+        for name in ("client_uuid", "tenant_id", "tenant", "tenant_kind", "roles"):
             if name not in claims:
                 raise TokenRejected(f"missing claim {name}")
         return dict(claims)
@@ -66,16 +60,21 @@ class TokenVerifier:
 def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Principal:
     """The caller as it stands now: a token outlives nothing that was taken away.
 
-    The client must still exist in the tenant the token names, the tenant must
-    be active, and the roles and scopes are cut back to what the client holds today.
+    The client the token was issued to must still exist (the same registration,
+    not one created again under its id) in the tenant the token names, the tenant
+    must be active, and the roles and scopes are cut back to what the client holds today.
     """
+    roles, scope = claims["roles"], claims.get("scope") or ""
+    if not isinstance(roles, list) or not isinstance(scope, str):
+        raise TokenRejected("malformed claims: roles must be a list, scope a string")
     try:
         tenant_id = UUID(str(claims["tenant_id"]))
-        token_roles = frozenset(str(r) for r in claims["roles"])
-        token_scopes = frozenset(str(claims.get("scope") or "").split())
-    except (ValueError, TypeError) as exc:
+        client_uuid = UUID(str(claims["client_uuid"]))
+    except ValueError as exc:
         raise TokenRejected("malformed claims") from exc
-    if client is None or client.tenant_id != tenant_id:
+    token_roles = frozenset(str(r) for r in roles)
+    token_scopes = frozenset(scope.split())
+    if client is None or client.tenant_id != tenant_id or client.id != client_uuid:
         raise TokenRejected("client no longer exists")
     if not client.tenant_active:
         raise TokenRejected("tenant suspended")

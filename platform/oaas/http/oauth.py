@@ -27,7 +27,12 @@ def _error(status: int, error: str, description: str) -> JSONResponse:
     )
 
 
+def _uses_basic(header: str | None) -> bool:
+    return header is not None and header.strip().split(" ", 1)[0].lower() == "basic"
+
+
 def _basic_client_id(header: str | None) -> str | None:
+    """The client id of well-formed HTTP Basic credentials, else None."""
     if not header or not header.lower().startswith("basic "):
         return None
     try:
@@ -35,7 +40,7 @@ def _basic_client_id(header: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     client_id, sep, _secret = decoded.partition(":")
-    return unquote(client_id) if sep else None
+    return unquote(client_id) if sep and client_id else None
 
 
 async def token_endpoint(request: Request) -> Response:
@@ -52,10 +57,18 @@ async def token_endpoint(request: Request) -> Response:
     if repeated:
         return _error(400, "invalid_request", f"repeated parameter: {', '.join(repeated)}")
     form = {name: str(value) for name, value in multi}
+    if not form.get("grant_type"):
+        return _error(400, "invalid_request", "grant_type is required")
     authorization = request.headers.get("authorization")
     basic_client = _basic_client_id(authorization)
+    if _uses_basic(authorization) and basic_client is None:
+        refused = _error(401, "invalid_client", "malformed HTTP Basic credentials")
+        refused.headers["WWW-Authenticate"] = 'Basic realm="oaas"'
+        return refused
     if basic_client is not None and ("client_secret" in form):
         return _error(400, "invalid_request", "use one way of client authentication, not two")
+    if basic_client is not None and form.get("client_id", basic_client) != basic_client:
+        return _error(400, "invalid_request", "client_id differs from the HTTP Basic one")
     client_id = basic_client or form.get("client_id")
     record = None
     if client_id:
@@ -66,7 +79,8 @@ async def token_endpoint(request: Request) -> Response:
     )
     headers = dict(response.headers)
     headers.update(NO_STORE)
-    if response.status == 401 and authorization and authorization.lower().startswith("basic"):
+    if response.status == 401:
+        # RFC 7235 §3.1: every 401 carries a challenge; the same one whatever failed.
         headers["WWW-Authenticate"] = 'Basic realm="oaas"'
     return JSONResponse(response.body, status_code=response.status, headers=headers)
 

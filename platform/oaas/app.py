@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from oaas.auth.keys import KeyStore
 from oaas.auth.server import TokenIssuer
 from oaas.auth.tokens import TokenVerifier
-from oaas.db import Database
+from oaas.db import SYSTEM_SCOPE, Database
 from oaas.graphql.schema import build_schema
 from oaas.http import Components, build_http_app
 from oaas.orders.service import purge_expired_keys
@@ -30,7 +30,7 @@ def build_components(settings: Settings) -> Components:
     keys = KeyStore(settings.resolved_signing_key_file())
     return Components(
         settings=settings,
-        database=Database(settings.database_url),
+        database=Database(settings.database_url, role=settings.app_role),
         keys=keys,
         token_issuer=TokenIssuer(
             issuer=settings.issuer,
@@ -49,7 +49,7 @@ async def _purge_idempotency_keys(components: Components) -> None:
         try:
             purged = 1
             while purged:
-                async with components.database.session(write=True) as session:
+                async with components.database.session(write=True, scope=SYSTEM_SCOPE) as session:
                     purged = await purge_expired_keys(session)
         except Exception:
             log.exception("purging expired idempotency keys failed; will retry")

@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///./oaas.db"
+    # PostgreSQL: migrations run with this URL (the tables' owner); default: database_url.
+    migration_database_url: str | None = None
+    # PostgreSQL: the role the application switches to on every connection. It
+    # owns no table, so row-level security holds it. Empty: keep the login role.
+    database_role: str = "oaas_app"
     issuer: str = "http://127.0.0.1:8000"
     signing_key_file: Path | None = None
     token_ttl_seconds: int = Field(default=3600, gt=0, le=86_400)
@@ -27,9 +32,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["console", "json"] | None = None
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _known_database(cls, value: str) -> str:
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             url = make_url(value)
         except ArgumentError as exc:
@@ -44,6 +51,21 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("database_role")
+    @classmethod
+    def _plain_role_name(cls, value: str) -> str:
+        if value and not value.replace("_", "").isalnum():
+            raise ValueError("must be a plain role name (letters, digits, _)")
+        return value
+
+    @property
+    def migrations_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @property
+    def app_role(self) -> str | None:
+        return self.database_role or None
 
     @property
     def is_production(self) -> bool:

@@ -23,8 +23,9 @@ class StatementLog:
         self.statements: list[str] = []
 
     def data_statements(self) -> list[str]:
-        """Everything but transaction control (BEGIN, SAVEPOINT, ...)."""
-        control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+        """Everything but transaction control (BEGIN, SAVEPOINT, ...) and, on PostgreSQL,
+        the one set_config per transaction that scopes row-level security."""
+        control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "SELECT SET_CONFIG(")
         return [s for s in self.statements if not s.lstrip().upper().startswith(control)]
 
 

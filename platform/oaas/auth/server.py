@@ -25,7 +25,7 @@ from joserfc.jwk import KeySet
 from oaas.auth.clients import ClientRecord
 from oaas.auth.keys import ALGORITHM, KeyStore
 from oaas.policy import SCOPES
-from oaas.tenancy.secrets import verify_secret
+from oaas.tenancy.secrets import verify_decoy, verify_secret
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -169,6 +169,8 @@ class TokenIssuer:
         server._client = (
             OAuthClient(client) if client is not None and client.tenant_active else None
         )
+        if server._client is None:
+            verify_decoy()
         response: TokenResponse = server.create_token_response(
             _FormRequest(self._token_uri, headers, form)
         )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -49,19 +51,57 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
-class Database:
-    """The engines of one database and the sessions made from them."""
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """Which tenants' rows a transaction may touch, for PostgreSQL's row-level security.
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    `tenant`: the tenant's own rows; `partner`: its own plus those of merchants
+    with an active grant to it; `all`: every row (platform admins, and the
+    platform itself looking up a client to authenticate it).
+    """
+
+    mode: Literal["tenant", "partner", "all"]
+    tenant_id: UUID | None = None
+
+
+SYSTEM_SCOPE = RowScope("all")
+
+_SET_SCOPE = text(
+    "SELECT set_config('oaas.scope', :mode, true), set_config('oaas.tenant_id', :tenant_id, true)"
+)
+
+
+def _postgres_engine(url: str, *, role: str | None, echo: bool) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, echo=echo)
+    if role is not None:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # From here on the connection has the privileges of `role`, which owns
+            # no table and so is held by row-level security.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f'SET ROLE "{role}"')
+            cursor.close()
+
+    return engine
+
+
+class Database:
+    """The engines of one database and the sessions made from them.
+
+    `role`: on PostgreSQL, the role every connection switches to (see
+    migration 0004); None keeps the login role's own privileges.
+    """
+
+    def __init__(self, url: str, *, role: str | None = None, echo: bool = False) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
+        self.role = role if self.dialect == "postgresql" else None
         if self.dialect == "sqlite":
             self.read_engine = _sqlite_engine(url, begin="BEGIN", pool_size=8)
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
         else:
-            engine = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True, echo=echo
-            )
+            engine = _postgres_engine(url, role=self.role, echo=echo)
             self.read_engine = self.write_engine = engine
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -71,11 +111,26 @@ class Database:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed if the block succeeds, rolled back if it raises."""
+    async def session(
+        self, *, write: bool, scope: RowScope | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed if the block succeeds, rolled back if it raises.
+
+        On PostgreSQL the scope is set transaction-locally first, so a pooled
+        connection never carries it into the next transaction; without one, row
+        level security shows nothing.
+        """
         factory = self._writers if write else self._readers
         async with factory() as session:
             try:
+                if scope is not None and self.dialect == "postgresql":
+                    await session.execute(
+                        _SET_SCOPE,
+                        {
+                            "mode": scope.mode,
+                            "tenant_id": str(scope.tenant_id) if scope.tenant_id else "",
+                        },
+                    )
                 yield session
             except BaseException:
                 await session.rollback()

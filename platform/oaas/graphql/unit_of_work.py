@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from oaas.graphql.context import Context
+from oaas.sharing.visibility import row_scope
 
 
 class UnitOfWork(SchemaExtension):
@@ -21,7 +22,8 @@ class UnitOfWork(SchemaExtension):
         context = self.execution_context.context
         assert isinstance(context, Context)
         write = self.execution_context.operation_type is OperationType.MUTATION
-        async with context.database.session(write=write) as session:
+        scope = row_scope(context.principal)
+        async with context.database.session(write=write, scope=scope) as session:
             context._session = session
             try:
                 yield

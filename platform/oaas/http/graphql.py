@@ -14,6 +14,7 @@ from strawberry.asgi import GraphQL
 
 from oaas.auth.clients import load_client
 from oaas.auth.tokens import TokenRejected, principal_from
+from oaas.db import SYSTEM_SCOPE
 from oaas.graphql.context import Context
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class AuthenticatedGraphQL:
             return
         try:
             claims = self.components.token_verifier.claims(token.strip())
-            async with self.components.database.session(write=False) as session:
+            async with self.components.database.session(write=False, scope=SYSTEM_SCOPE) as session:
                 client = await load_client(session, str(claims.get("client_id", "")))
             principal = principal_from(claims, client)
         except TokenRejected:

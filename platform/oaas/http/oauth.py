@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from oaas.auth.clients import load_client
+from oaas.db import SYSTEM_SCOPE
 from oaas.policy import SCOPES
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ async def token_endpoint(request: Request) -> Response:
     client_id = basic_client or form.get("client_id")
     record = None
     if client_id:
-        async with components.database.session(write=False) as session:
+        async with components.database.session(write=False, scope=SYSTEM_SCOPE) as session:
             record = await load_client(session, client_id)
     response = await anyio.to_thread.run_sync(
         components.token_issuer.issue, request.headers, form, record

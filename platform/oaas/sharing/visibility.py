@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Table, false, or_, select, true
 
+from oaas.db import RowScope
 from oaas.db.types import utcnow
 from oaas.policy import Principal, TenantKind, is_allowed
 from oaas.sharing.models import OrderAccessGrant
@@ -45,3 +46,12 @@ def visible_tenants(principal: Principal, tenant_id_column: Any) -> ColumnElemen
         return partner_clause
     own: ColumnElement[bool] = tenant_id_column == principal.tenant_id
     return own
+
+
+def row_scope(principal: Principal) -> RowScope:
+    """The same visibility, for PostgreSQL's row-level security (the second wall)."""
+    if is_allowed(principal, "order:read", _OTHER_TENANT):
+        return RowScope("all", principal.tenant_id)
+    if principal.tenant_kind is TenantKind.PARTNER:
+        return RowScope("partner", principal.tenant_id)
+    return RowScope("tenant", principal.tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,3 +28,14 @@ def verify_secret(secret_hash: str, secret: str) -> bool:
         return _hasher.verify(secret_hash, secret)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _decoy_hash() -> str:
+    return _hasher.hash(generate_secret())
+
+
+def verify_decoy() -> None:
+    """Spends the time of one real verification, for requests naming no usable client,
+    so that response times do not tell which client ids exist."""
+    verify_secret(_decoy_hash(), "not-the-secret")

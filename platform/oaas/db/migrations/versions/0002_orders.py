@@ -66,7 +66,9 @@ def upgrade() -> None:
         sa.Column("cancelled_quantity", sa.Integer(), nullable=False),
         sa.Column("unit_price_minor", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE",
+            ["tenant_id", "order_id"],
+            ["orders.tenant_id", "orders.id"],
+            ondelete="CASCADE",
             name="fk_order_lines_order",
         ),
         sa.CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),
@@ -88,7 +90,9 @@ def upgrade() -> None:
         sa.Column("message", sa.Text()),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"], ondelete="CASCADE",
+            ["tenant_id", "order_id"],
+            ["orders.tenant_id", "orders.id"],
+            ondelete="CASCADE",
             name="fk_order_events_order",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_order_events"),
@@ -122,6 +126,11 @@ def downgrade() -> None:
     op.drop_index("ix_order_events_order", table_name="order_events")
     op.drop_table("order_events")
     op.drop_table("order_lines")
-    for name in ("ix_orders_id", "ix_orders_created", "ix_orders_tenant_external_id", "ix_orders_tenant_created"):
+    for name in (
+        "ix_orders_id",
+        "ix_orders_created",
+        "ix_orders_tenant_external_id",
+        "ix_orders_tenant_created",
+    ):
         op.drop_index(name, table_name="orders")
     op.drop_table("orders")

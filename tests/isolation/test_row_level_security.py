@@ -1,0 +1,191 @@
+"""The RLS proof: PostgreSQL itself keeps tenants apart, even for a query with no filter.
+
+Through the application's own role (`oaas_app`), with tenant A's scope set, a
+raw `SELECT * FROM <table>` on every tenant-owned table returns only what A may
+see; with nothing set it returns nothing; the scope never outlives its
+transaction. SQLite has no row-level security: there the application's own
+scoping (oaas.sharing.visibility) is the only wall, and these tests do not apply.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from oaas.app import create_app
+from oaas.settings import Settings
+from tests.conftest import ISSUER, POSTGRES_URL, Api, Backend
+from tests.orders.documents import CREATE_ORDER, order_input
+
+RLS = importlib.import_module("oaas.db.migrations.versions.0004_row_level_security")
+TABLES: tuple[str, ...] = (*RLS.TENANT_OWNED, "order_access_grants")
+
+
+@pytest.fixture
+async def pg_url(_backends: dict[str, Backend], tmp_path: Path) -> AsyncIterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("row-level security exists on PostgreSQL only: set OAAS_TEST_POSTGRES_URL")
+    backend = _backends["postgres"]
+    url, name = await backend.fresh("demo", tmp_path)
+    try:
+        yield url
+    finally:
+        await backend.drop(name)
+
+
+@pytest.fixture
+async def populated(pg_url: str, tmp_path: Path) -> dict[str, UUID]:
+    """Orders of acme and globex made through the API; answers the tenants' ids."""
+    settings = Settings(
+        database_url=pg_url,
+        issuer=ISSUER,
+        signing_key_file=tmp_path / "keys.json",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER) as http:
+        api = Api(http)
+        for client in ("acme-shop", "globex-shop", "acme-shop"):
+            data = await api.data(CREATE_ORDER, {"input": order_input()}, as_client=client)
+            assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
+    await app.state.components.database.dispose()
+    conn = await _connect(pg_url)
+    try:
+        rows = await conn.fetch("SELECT handle, id FROM tenants")
+    finally:
+        await conn.close()
+    return {row["handle"]: row["id"] for row in rows}
+
+
+async def _connect(url: str) -> asyncpg.Connection:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return await asyncpg.connect(dsn)
+
+
+async def _app_connection(url: str) -> asyncpg.Connection:
+    conn = await _connect(url)
+    await conn.execute("SET ROLE oaas_app")
+    return conn
+
+
+async def _tenants_seen(conn: asyncpg.Connection, table: str) -> set[UUID]:
+    rows = await conn.fetch(f"SELECT * FROM {table}")  # noqa: S608 - constant table names
+    return {row["tenant_id"] for row in rows}
+
+
+async def test_the_app_role_is_held_by_row_level_security(pg_url: str) -> None:
+    conn = await _connect(pg_url)
+    try:
+        role = await conn.fetchrow(
+            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'oaas_app'"
+        )
+        assert role is not None
+        assert (role["rolsuper"], role["rolbypassrls"]) == (False, False)
+        for table in TABLES:
+            flags = await conn.fetchrow(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner) AS owner "
+                "FROM pg_class c WHERE c.relname = $1",
+                table,
+            )
+            assert flags is not None
+            assert (flags["relrowsecurity"], flags["relforcerowsecurity"]) == (True, True), table
+            assert flags["owner"] != "oaas_app"
+    finally:
+        await conn.close()
+
+
+async def test_nothing_set_means_no_rows(pg_url: str, populated: dict[str, UUID]) -> None:
+    conn = await _app_connection(pg_url)
+    try:
+        for table in TABLES:
+            assert await _tenants_seen(conn, table) == set(), table
+    finally:
+        await conn.close()
+
+
+async def _scoped(conn: asyncpg.Connection, mode: str, tenant: UUID) -> None:
+    await conn.execute(
+        "SELECT set_config('oaas.scope', $1, true), set_config('oaas.tenant_id', $2, true)",
+        mode,
+        str(tenant),
+    )
+
+
+async def test_a_merchant_scope_sees_only_its_own_rows(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    acme = populated["acme"]
+    conn = await _app_connection(pg_url)
+    try:
+        async with conn.transaction():
+            await _scoped(conn, "tenant", acme)
+            seen = {table: await _tenants_seen(conn, table) for table in TABLES}
+        assert seen["orders"] == seen["order_lines"] == seen["order_events"] == {acme}
+        assert seen["idempotency_keys"] <= {acme}
+        assert seen["api_clients"] == {acme}
+        assert all(tenants <= {acme} for tenants in seen.values()), seen
+        # The scope was transaction-local: the same connection now sees nothing.
+        for table in TABLES:
+            assert await _tenants_seen(conn, table) == set(), table
+    finally:
+        await conn.close()
+
+
+async def test_a_partner_scope_sees_granted_merchants_only(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    acme, swiftship = populated["acme"], populated["swiftship"]
+    conn = await _app_connection(pg_url)
+    try:
+        async with conn.transaction():
+            await _scoped(conn, "partner", swiftship)
+            assert await _tenants_seen(conn, "orders") == {acme}
+            assert await _tenants_seen(conn, "api_clients") == {swiftship}
+            assert await _tenants_seen(conn, "order_access_grants") == {acme}
+        # Revoked: gone in the very next transaction.
+        owner = await _connect(pg_url)
+        await owner.execute("UPDATE order_access_grants SET revoked_at = now()")
+        await owner.close()
+        async with conn.transaction():
+            await _scoped(conn, "partner", swiftship)
+            assert await _tenants_seen(conn, "orders") == set()
+    finally:
+        await conn.close()
+
+
+async def test_writes_into_another_tenant_are_refused(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    acme, globex = populated["acme"], populated["globex"]
+    conn = await _app_connection(pg_url)
+    try:
+        insert = "INSERT INTO order_number_counters (tenant_id, last_value) VALUES ($1, 1)"
+        async with conn.transaction():
+            await _scoped(conn, "tenant", acme)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(insert, globex)
+        async with conn.transaction():
+            await _scoped(conn, "tenant", acme)
+            updated = await conn.execute(
+                "UPDATE orders SET channel = 'x' WHERE tenant_id = $1", globex
+            )
+            assert updated == "UPDATE 0"
+    finally:
+        await conn.close()
+
+
+async def test_a_platform_scope_sees_everything(pg_url: str, populated: dict[str, UUID]) -> None:
+    conn = await _app_connection(pg_url)
+    try:
+        async with conn.transaction():
+            await _scoped(conn, "all", populated["ops"])
+            assert await _tenants_seen(conn, "orders") == {populated["acme"], populated["globex"]}
+    finally:
+        await conn.close()

@@ -215,10 +215,13 @@ class Api:
         *,
         as_client: str | None = None,
         token: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         if token is None and as_client is not None:
             token = await self.token(as_client)
-        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers = dict(headers or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         return await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )

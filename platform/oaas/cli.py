@@ -13,9 +13,11 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from oaas.auth import keys as signing_keys
-from oaas.db import Database
+from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import migration_state, upgrade
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import ManifestError, load_manifests
@@ -64,12 +66,29 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-async def _upgrade(settings: Settings) -> str:
-    database = Database(settings.database_url)
+async def _reach(database: Database) -> None:
+    """One line, not a traceback, when the database cannot be reached (or does not exist)."""
+    problem = "cannot reach the database (OAAS_DATABASE_URL)"
+    path = make_url(database.url).database
+    if database.is_sqlite and path and path != ":memory:":
+        # Checked first: a failed aiosqlite connect leaves its worker thread posting to
+        # the event loop after asyncio.run has closed it (omnilib/aiosqlite#241).
+        folder = Path(path).parent
+        if not folder.is_dir():
+            fail(f"{problem}: no directory {folder}")
     try:
+        await database.ping()
+    except (OSError, DBAPIError) as exc:
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).splitlines() or [type(cause).__name__])[0]
+        fail(f"{problem}: {reason}")
+
+
+async def _upgrade(settings: Settings) -> str:
+    database = Database(settings.migrations_url)  # as the tables' owner
+    try:
+        await _reach(database)
         state = await upgrade(database.write_engine)
-    except OSError as exc:
-        fail(f"cannot reach the database: {exc}")
     finally:
         await database.dispose()
     return state.current or "base"
@@ -113,6 +132,7 @@ class _DryRun(Exception):
 async def _apply(settings: Settings, manifest: Any, *, dry_run: bool, prune: bool) -> list[Any]:
     database = Database(settings.database_url)
     try:
+        await _reach(database)
         state = await migration_state(database.read_engine)
         if not state.is_current:
             fail(
@@ -120,7 +140,8 @@ async def _apply(settings: Settings, manifest: Any, *, dry_run: bool, prune: boo
             )
         changes: list[Any] = []
         try:
-            async with database.session(write=True) as session:
+            # Tenants as code is the platform's own act: every tenant's rows (RLS).
+            async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
                 changes = await apply_manifest(
                     session, system_principal("oaas-cli"), manifest, prune=prune
                 )
@@ -260,10 +281,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as exc:
+        # A bad command, option or argument: typer raises its own (vendored) click's
+        # exceptions, which `click.ClickException` does not catch.
+        message = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None and "\n" not in message:
+            message = f"{message} (see `{ctx.command_path} --help`)"
+        print(message, file=sys.stderr)
+        sys.exit(2)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
@@ -72,7 +73,15 @@ _SET_SCOPE = text(
 
 
 def _postgres_engine(url: str, *, role: str | None, echo: bool) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, echo=echo)
+    engine = create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        echo=echo,
+        # Fail fast when the server does not answer (readiness probes, start-up).
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
     if role is not None:
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_PACKAGE = "oaas.db.migrations"
@@ -46,6 +46,10 @@ def _current(connection: Connection) -> str | None:
 
 async def migration_state(engine: AsyncEngine) -> MigrationState:
     async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # Read as the login role: the app role is granted its rights by a
+            # migration, so a database that is behind may not let it look.
+            await conn.execute(text("SET LOCAL ROLE NONE"))
         current = await conn.run_sync(_current)
     return MigrationState(current=current, head=head_revision())
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     DisableIntrospection,
     ParserCache,
@@ -17,7 +16,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from graphql import GraphQLError
 from oaas.graphql.execution import SerialRootExecutionContext
+from oaas.graphql.masking import MaskUnexpectedErrors
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
 from oaas.graphql.sharing import SharingMutation, SharingQuery
 from oaas.graphql.tenancy import TenancyMutation, TenancyQuery
@@ -54,6 +55,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.is_production:
         extensions.append(DisableIntrospection)
     extensions.append(UnitOfWork)
+    extensions.append(MaskUnexpectedErrors)
     schema_extensions: list[Any] = extensions
     return OaasSchema(
         query=Query,

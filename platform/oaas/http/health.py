@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from oaas.db.migrate import migration_state
+
+# A probe answers in time even when the database host does not.
+READINESS_TIMEOUT_SECONDS = 5.0
 
 if TYPE_CHECKING:
     from oaas.http.routes import Components
@@ -21,7 +25,9 @@ async def readyz(request: Request) -> Response:
     """Ready when the database answers and its schema is at the newest migration."""
     components: Components = request.app.state.components
     try:
-        state = await migration_state(components.database.read_engine)
+        state = await asyncio.wait_for(
+            migration_state(components.database.read_engine), READINESS_TIMEOUT_SECONDS
+        )
     except Exception as exc:
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__},

@@ -210,13 +210,20 @@ class _Reader:
         )
 
     def _secret(self, data: dict[str, Any], path: str) -> str | None:
+        before = len(self.problems)
         inline = self.string(data, "secret", path, required=False)
         env_name = self.string(data, "secret_env", path, required=False)
         if inline is not None and env_name is not None:
             self.problem(f"{path}.secret", "give secret or secret_env, not both")
             return None
         if inline is None and env_name is None:
-            if "secret" not in data and "secret_env" not in data:
+            if len(self.problems) > before:
+                pass  # a value that is not a string, already named
+            elif "secret" in data or "secret_env" in data:
+                # `secret: ~`: present but null; without a problem the client would vanish
+                key = "secret" if "secret" in data else "secret_env"
+                self.problem(f"{path}.{key}", "must be a string")
+            else:
                 self.problem(f"{path}.secret_env", "is required (or an inline secret)")
             return None
         if env_name is not None:
@@ -266,6 +273,29 @@ class _Reader:
         )
 
 
+class _Loader(yaml.SafeLoader):
+    """`yaml.safe_load`, except that a key given twice in one mapping is an error: PyYAML
+    would keep the last silently (a second `clients:` would drop the first list)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # unhashable: the base class reports it
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = None) -> Manifest:
     """All files as one manifest, or a ManifestError listing every problem in all of them."""
     environ = os.environ if environ is None else environ
@@ -279,7 +309,7 @@ def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = No
             problems.append(f"{path}: cannot read: {exc.strerror or exc}")
             continue
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark is not None else "?"

@@ -175,16 +175,21 @@ def check_roles(
     if problems:
         raise ValidationFailed(problems)
     unique = sorted(set(roles))
-    if not is_allowed(principal, "tenant:admin", _ANY):
-        # Below the platform, a caller may hand out only the access it holds itself.
-        beyond = policy.scopes_for_roles(frozenset(unique)) - principal.scopes
-        if beyond:
-            raise OaasError(
-                ErrorCode.FORBIDDEN,
-                f"these roles carry scopes the caller does not hold: {', '.join(sorted(beyond))}",
-                field,
-            )
+    if beyond := _scopes_beyond_caller(principal, unique):
+        raise OaasError(
+            ErrorCode.FORBIDDEN,
+            f"these roles carry scopes the caller does not hold: {', '.join(sorted(beyond))}",
+            field,
+        )
     return unique
+
+
+def _scopes_beyond_caller(principal: Principal, roles: Sequence[str]) -> frozenset[str]:
+    """The scopes these roles carry that the caller lacks: below the platform, a
+    caller may hand out only the access it holds itself."""
+    if is_allowed(principal, "tenant:admin", _ANY):
+        return frozenset()
+    return default_policy().scopes_for_roles(frozenset(roles)) - principal.scopes
 
 
 def _check_secret(secret: str, field: Field) -> None:
@@ -247,8 +252,19 @@ async def update_client(
 
 
 async def rotate_client_secret(
-    session: AsyncSession, principal: Principal, client: ApiClient, tenant: Tenant
+    session: AsyncSession,
+    principal: Principal,
+    client: ApiClient,
+    tenant: Tenant,
+    field: Field = ("clientId",),
 ) -> IssuedSecret:
+    # Whoever receives the new secret holds all the client's access.
+    if beyond := _scopes_beyond_caller(principal, client.roles):
+        raise OaasError(
+            ErrorCode.FORBIDDEN,
+            f"this client carries scopes the caller does not hold: {', '.join(sorted(beyond))}",
+            field,
+        )
     secret = generate_secret()
     await update_client(session, principal, client, tenant, secret=secret)
     return IssuedSecret(client=client, tenant=tenant, secret=secret)

@@ -56,17 +56,29 @@ GRANT_VISIBLE = f"({_SCOPE} = 'all' OR tenant_id = {_ME} OR partner_tenant_id = 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    # The role may exist already (made by an operator, or by another database of
+    # this cluster); then no CREATEROLE privilege is needed.
     op.execute(
         f"""
         DO $$ BEGIN
-          CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS;
+          END IF;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
         END $$;
         """
     )
     # The migrating (owner) role may switch to the app role; a separate login
     # role for the application is made a member of it by the operator.
-    op.execute(f"GRANT {APP_ROLE} TO CURRENT_USER")
+    op.execute(
+        f"""
+        DO $$ BEGIN
+          IF NOT pg_has_role(current_user, '{APP_ROLE}', 'MEMBER') THEN
+            GRANT {APP_ROLE} TO CURRENT_USER;
+          END IF;
+        END $$;
+        """
+    )
     op.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}")
     op.execute(

@@ -1,0 +1,38 @@
+"""Unexpected errors never reach the caller as they are.
+
+A resolver that raises something other than a GraphQL error (a bug, a lost
+database) answers `INTERNAL_ERROR` with the request id; the real error is
+logged with that id (strawberry logs it before this runs). Errors we raise on
+purpose (FORBIDDEN, FIELD_NOT_SHARED, ...) and GraphQL's own validation errors
+pass unchanged.
+"""
+
+from __future__ import annotations
+
+from strawberry.extensions import MaskErrors
+
+from graphql import GraphQLError
+from oaas.graphql.context import Context
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message="Internal server error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        request_id = context.request_id if isinstance(context, Context) else None
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
+        )

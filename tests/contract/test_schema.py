@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -15,7 +16,6 @@ from graphql import (
     GraphQLSchema,
     build_schema,
 )
-
 from oaas.graphql.schema import build_schema as build_oaas_schema
 from oaas.settings import Settings
 

@@ -252,6 +252,21 @@ def demo(
     _serve(settings, "127.0.0.1", port, 1)
 
 
+_CREATE_ORDER_BODY = (
+    '{"query": "mutation Create($input: CreateOrderInput!, $key: String) '
+    "{ createOrder(input: $input, idempotencyKey: $key) { order { id number status total } "
+    'userErrors { field message code } } }", '
+    '"variables": {"key": "demo-1001", "input": {"externalId": "demo-1001", "currency": "EUR", '
+    '"customerEmail": "jane@example.com", "shippingAddress": {"name": "Jane Doe", '
+    '"line1": "Hauptstrasse 1", "city": "Berlin", "postalCode": "10115", "country": "DE"}, '
+    '"lines": [{"sku": "KETTLE-1", "quantity": 2, "unitPrice": "19.90"}]}}}'
+)
+_LIST_ORDERS_BODY = (
+    '{"query": "{ orders(first: 5) { edges { node { id number status total '
+    'lines { sku quantity cancelledQuantity } } } } }"}'
+)
+
+
 def _demo_instructions(issuer: str) -> str:
     client_id, secret = DEMO_CLIENT
     return f"""
@@ -260,11 +275,17 @@ Get a token for the merchant acme (client {client_id}):
   TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials \\
     {issuer}/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-Ask who you are:
+Create an order (run it twice: the idempotency key gives back the same order):
 
   curl -s {issuer}/graphql -H "Authorization: Bearer $TOKEN" \\
     -H 'Content-Type: application/json' \\
-    -d '{{"query": "{{ viewer {{ tenant {{ handle name kind }} clientId roles scopes }} }}"}}'
+    -d '{_CREATE_ORDER_BODY}'
+
+List the newest orders:
+
+  curl -s {issuer}/graphql -H "Authorization: Bearer $TOKEN" \\
+    -H 'Content-Type: application/json' \\
+    -d '{_LIST_ORDERS_BODY}'
 
 GraphiQL: {issuer}/graphql in a browser. Stop with Ctrl-C.
 """

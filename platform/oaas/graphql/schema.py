@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graphql import GraphQLError
+from oaas.graphql.audit import AuditQuery
 from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.masking import MaskUnexpectedErrors
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
@@ -29,7 +30,7 @@ from oaas.settings import Settings
 # validation results are cached: measured here that makes a small query ~5x faster.
 DOCUMENT_CACHE_SIZE = 1024
 
-Query = merge_types("Query", (TenancyQuery, OrdersQuery, SharingQuery))
+Query = merge_types("Query", (TenancyQuery, OrdersQuery, SharingQuery, AuditQuery))
 Mutation = merge_types("Mutation", (OrdersMutation, SharingMutation, TenancyMutation))
 
 

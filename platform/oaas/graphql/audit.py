@@ -1,0 +1,122 @@
+"""The audit log over GraphQL: merchant and partner admins read their own tenant's,
+platform admins everyone's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from oaas.audit import log as audit
+from oaas.audit.models import AuditEntry as AuditRow
+from oaas.graphql.context import Info
+from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
+from oaas.graphql.loaders import tenant_by_id_loader
+from oaas.graphql.node import Node
+from oaas.graphql.permissions import allowed
+from oaas.graphql.tenancy import Tenant
+from oaas.tenancy import service as tenancy
+
+MAX_PAGE = 100
+
+
+@strawberry.type
+class AuditEntry(Node):
+    actor: str = strawberry.field(description='"<tenant handle>/<client id>" of whoever acted.')
+    act: str = strawberry.field(description="e.g. grant.created, grant.revoked, client.created")
+    object_type: str
+    object_id: str
+    at: datetime
+    detail: JSON
+    row: strawberry.Private[AuditRow]
+
+    @classmethod
+    def of(cls, row: AuditRow) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(to_global_id("AuditEntry", row.id)),
+            actor=row.actor,
+            act=row.act,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            at=row.at,
+            detail=row.detail,  # type: ignore[arg-type]
+            row=row,
+        )
+
+    @strawberry.field(description="The tenant the act concerns.")
+    async def tenant(self, info: Info) -> Tenant:
+        return Tenant.of(await tenant_by_id_loader(info.context).load(self.row.tenant_id))
+
+
+@strawberry.type
+class AuditEntryEdge:
+    cursor: str
+    node: AuditEntry
+
+
+@strawberry.type
+class AuditLogPageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class AuditEntryConnection:
+    edges: list[AuditEntryEdge]
+    page_info: AuditLogPageInfo
+
+
+def _cursor(row: AuditRow) -> str:
+    return encode_cursor(row.at.isoformat(), str(row.id))
+
+
+def _parse(cursor: str) -> tuple[datetime, UUID] | None:
+    parts = decode_cursor(cursor, 2)
+    if parts is None:
+        return None
+    try:
+        at, entry_id = datetime.fromisoformat(parts[0]), UUID(parts[1])
+    except ValueError:
+        return None
+    return (at, entry_id) if at.tzinfo is not None else None
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        permission_classes=[allowed("client:admin")],
+        description="Administrative acts, newest first: the caller's tenant, or for platform "
+        "admins every tenant (`tenant` narrows).",
+    )
+    async def audit_log(
+        self, info: Info, first: int = 20, after: str | None = None, tenant: str | None = None
+    ) -> AuditEntryConnection:
+        first = max(0, min(first, MAX_PAGE))
+        before = _parse(after) if after is not None else None
+        empty = AuditEntryConnection(
+            edges=[], page_info=AuditLogPageInfo(has_next_page=False, end_cursor=None)
+        )
+        if after is not None and before is None:
+            return empty
+        tenant_id = None
+        if tenant is not None:
+            row = await tenancy.find_tenant(info.context.session, tenant)
+            if row is None:
+                return empty
+            tenant_id = row.id
+        rows = await audit.entries(
+            info.context.session,
+            info.context.principal,
+            first=first + 1,
+            before=before,
+            tenant_id=tenant_id,
+        )
+        edges = [AuditEntryEdge(cursor=_cursor(r), node=AuditEntry.of(r)) for r in rows[:first]]
+        return AuditEntryConnection(
+            edges=edges,
+            page_info=AuditLogPageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )

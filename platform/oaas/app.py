@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
+from oaas import __version__
 from oaas.auth.keys import KeyStore
 from oaas.auth.server import TokenIssuer
 from oaas.auth.tokens import TokenVerifier
@@ -18,7 +19,11 @@ from oaas.http import Components, build_http_app
 from oaas.orders.service import purge_expired_keys
 from oaas.policy import default_policy
 from oaas.settings import Settings
+from oaas.sla.recording import flush as flush_sli
+from oaas.sla.recording import flush_forever
 from oaas.telemetry import configure_logging, get_logger
+from oaas.telemetry.sql import instrument_engine
+from oaas.telemetry.tracing import setup_tracing
 
 # Idempotency keys live 24 hours; a sweep this often keeps the table near that size.
 PURGE_INTERVAL_SECONDS = 600.0
@@ -28,9 +33,17 @@ log = get_logger("oaas.app")
 def build_components(settings: Settings) -> Components:
     default_policy()  # fail at start-up, not on the first request, if the policy is broken
     keys = KeyStore(settings.resolved_signing_key_file())
+    database = Database(settings.database_url, role=settings.app_role)
+    tracing = (
+        setup_tracing(settings.otlp_endpoint, version=__version__) if settings.tracing else None
+    )
+    if tracing is not None:
+        for engine in {id(e): e for e in (database.read_engine, database.write_engine)}.values():
+            instrument_engine(engine, tracing.tracer)
     return Components(
         settings=settings,
-        database=Database(settings.database_url, role=settings.app_role),
+        database=database,
+        tracing=tracing,
         keys=keys,
         token_issuer=TokenIssuer(
             issuer=settings.issuer,
@@ -62,13 +75,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_purge_idempotency_keys(components))
+        tasks = [asyncio.create_task(_purge_idempotency_keys(components))]
+        if components.tracing is not None:
+            tasks.append(
+                asyncio.create_task(
+                    flush_forever(components.database, components.tracing.aggregator)
+                )
+            )
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if components.tracing is not None:
+                try:
+                    await flush_sli(components.database, components.tracing.aggregator)
+                except Exception:
+                    log.exception("the last SLI flush failed; up to one interval is lost")
+                components.tracing.shutdown()
             await components.database.dispose()
 
     return build_http_app(components, lifespan=lifespan)

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, gt=0, le=86_400)
     env: Literal["development", "production"] = "development"
     otlp_endpoint: str | None = None
+    # Server and SQL spans, and the SLI recording fed by them. Off only to measure their cost.
+    tracing: bool = True
     log_level: str = "INFO"
     log_format: Literal["console", "json"] | None = None
 

@@ -25,7 +25,7 @@ from tests.conftest import ISSUER, POSTGRES_URL, Api, Backend
 from tests.orders.documents import CREATE_ORDER, order_input
 
 RLS = importlib.import_module("oaas.db.migrations.versions.0004_row_level_security")
-TABLES: tuple[str, ...] = (*RLS.TENANT_OWNED, "order_access_grants")
+TABLES: tuple[str, ...] = (*RLS.TENANT_OWNED, "order_access_grants", "sli_minutes", "tenant_slas")
 
 
 @pytest.fixture
@@ -88,6 +88,14 @@ async def test_the_app_role_is_held_by_row_level_security(pg_url: str) -> None:
         )
         assert role is not None
         assert (role["rolsuper"], role["rolbypassrls"]) == (False, False)
+        tenant_owned = {
+            row["table_name"]
+            for row in await conn.fetch(
+                "SELECT table_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND column_name = 'tenant_id'"
+            )
+        }
+        assert tenant_owned == set(TABLES), "a tenant-owned table is missing from this proof"
         for table in TABLES:
             flags = await conn.fetchrow(
                 "SELECT c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner) AS owner "

@@ -22,6 +22,7 @@ from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.masking import MaskUnexpectedErrors
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
 from oaas.graphql.sharing import SharingMutation, SharingQuery
+from oaas.graphql.telemetry import RequestTelemetry
 from oaas.graphql.tenancy import TenancyMutation, TenancyQuery
 from oaas.graphql.unit_of_work import UnitOfWork
 from oaas.settings import Settings
@@ -56,6 +57,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if settings.is_production:
         extensions.append(DisableIntrospection)
     extensions.append(UnitOfWork)
+    extensions.append(RequestTelemetry)
     extensions.append(MaskUnexpectedErrors)
     schema_extensions: list[Any] = extensions
     return OaasSchema(

@@ -19,7 +19,9 @@ from oaas.http.graphql import AuthenticatedGraphQL
 from oaas.http.health import healthz, readyz
 from oaas.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from oaas.http.oauth import authorization_server_metadata, jwks, token_endpoint
+from oaas.http.tracing import TracingMiddleware
 from oaas.settings import Settings
+from oaas.telemetry.tracing import Tracing
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -32,6 +34,7 @@ class Components:
     token_issuer: TokenIssuer
     token_verifier: TokenVerifier
     schema: strawberry.Schema
+    tracing: Tracing | None = None
 
 
 def build_http_app(
@@ -60,6 +63,11 @@ def build_http_app(
             Route("/readyz", readyz, methods=["GET"]),
         ],
         middleware=[
+            *(
+                [Middleware(TracingMiddleware, tracer=components.tracing.tracer)]
+                if components.tracing
+                else []
+            ),
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES),
         ],

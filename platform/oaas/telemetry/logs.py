@@ -1,4 +1,4 @@
-"""Logging (structured, with the request id) and, later, tracing and SLI recording."""
+"""Structured logs (JSON in production) carrying the request id and the trace id."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ import sys
 from typing import Literal
 
 import structlog
+from opentelemetry import trace
+from structlog.types import EventDict, WrappedLogger
+
+
+def _add_trace_id(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+    return event
 
 
 def configure_logging(level: str, fmt: Literal["console", "json"]) -> None:
     """structlog in front of the standard library, so uvicorn's and our lines look alike."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _add_trace_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -1,0 +1,1 @@
+"""SLAs: SLI aggregates recorded from spans, SLA definitions, reports and alerts."""

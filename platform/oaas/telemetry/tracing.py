@@ -1,0 +1,51 @@
+"""OpenTelemetry set-up: one tracer provider per app, every span sampled for SLIs.
+
+Spans reach the SLI processor first; when `OAAS_OTLP_ENDPOINT` is set they are
+also exported over OTLP/HTTP in batches, off the request path. The provider is
+the app's own (not the process-global one), so several apps in one process
+(tests) never mix their spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import Span, Tracer
+
+from oaas.telemetry.sli import SliAggregator, SliSpanProcessor
+
+SERVICE_NAME = "oaas"
+
+
+@dataclass(frozen=True)
+class Tracing:
+    provider: TracerProvider
+    tracer: Tracer
+    aggregator: SliAggregator
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+
+def setup_tracing(otlp_endpoint: str | None, *, version: str) -> Tracing:
+    provider = TracerProvider(
+        sampler=ALWAYS_ON,
+        resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version}),
+    )
+    aggregator = SliAggregator()
+    provider.add_span_processor(SliSpanProcessor(aggregator))
+    if otlp_endpoint:
+        exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return Tracing(provider=provider, tracer=provider.get_tracer("oaas"), aggregator=aggregator)
+
+
+def traceresponse(span: Span) -> str:
+    """W3C Trace Context Level 2 `traceresponse`: version, trace id, span id, flags."""
+    context = span.get_span_context()
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"

@@ -1,7 +1,8 @@
 """One database transaction per GraphQL operation, committed at the request edge.
 
 Queries run on a read transaction that is rolled back; mutations on a write
-transaction that is committed after every mutation field has run. Each mutation
+transaction that is committed after every mutation field has run, unless an
+error nulled the whole answer, when it is rolled back. Each mutation
 field runs inside its own savepoint (see `mutations.run`), so a field that
 answers with userErrors leaves nothing behind while the others still commit.
 """
@@ -27,5 +28,10 @@ class UnitOfWork(SchemaExtension):
             context._session = session
             try:
                 yield
+                result = self.execution_context.result
+                if write and getattr(result, "data", None) is None:
+                    # A failure nulled the whole answer (e.g. a FORBIDDEN field with a
+                    # non-null payload): the caller sees no result, so nothing may stay.
+                    await session.rollback()
             finally:
                 context._session = None

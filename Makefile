@@ -7,7 +7,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: install demo serve test lint typecheck imports pytest bench clean
+.PHONY: install demo serve test lint typecheck imports pytest fuzz bench clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -36,6 +36,12 @@ pytest: install
 	$(RUN) pytest
 
 test: lint typecheck imports pytest
+
+# The schemathesis fuzzing of tests/fuzz, long: `make test` runs it with a few
+# examples per operation. OAAS_FUZZ_EXAMPLES=N make fuzz to choose.
+OAAS_FUZZ_EXAMPLES ?= 500
+fuzz: install
+	OAAS_FUZZ_EXAMPLES=$(OAAS_FUZZ_EXAMPLES) $(RUN) pytest tests/fuzz --timeout=0 -p no:logging
 
 bench: install
 	$(RUN) python -m ops.bench

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from oaas.app import create_app
@@ -27,6 +28,8 @@ from oaas.db.migrate import upgrade
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import load_manifests
 from oaas.policy import system_principal
+from oaas.quotas.plans import PlanLimits
+from oaas.quotas.service import put_plan
 from oaas.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +38,9 @@ DEMO_SECRET = "demo-only-secret"
 ISSUER = "http://127.0.0.1:8000"
 POSTGRES_URL = os.environ.get("OAAS_TEST_POSTGRES_URL")
 RUN_ID = uuid.uuid4().hex[:8]
+TEST_PLAN = PlanLimits(
+    name="test-unmetered", bucket_size=10_000_000, restore_rate=1_000_000.0, max_query_cost=1_000
+)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -78,6 +84,12 @@ async def _seed(url: str, *, demo: bool) -> None:
             manifest = load_manifests([DEMO_MANIFEST])
             async with database.session(write=True) as session:
                 await apply_manifest(session, system_principal("tests"), manifest)
+                # Tests fire bursts no real client would: the demo tenants get a bucket
+                # that never runs dry (tests/limits puts tenants on small plans itself).
+                await put_plan(session, system_principal("tests"), TEST_PLAN)
+                await session.execute(
+                    text("UPDATE tenants SET plan = :plan"), {"plan": TEST_PLAN.name}
+                )
     finally:
         await database.dispose()
 

@@ -18,6 +18,7 @@ from oaas.graphql.schema import build_schema
 from oaas.http import Components, build_http_app
 from oaas.orders.service import purge_expired_keys
 from oaas.policy import default_policy
+from oaas.quotas.buckets import make_buckets
 from oaas.settings import Settings
 from oaas.sla.recording import flush as flush_sli
 from oaas.sla.recording import flush_forever
@@ -44,6 +45,7 @@ def build_components(settings: Settings) -> Components:
         settings=settings,
         database=database,
         tracing=tracing,
+        buckets=make_buckets(settings.redis_url, settings.redis_prefix),
         keys=keys,
         token_issuer=TokenIssuer(
             issuer=settings.issuer,
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 except Exception:
                     log.exception("the last SLI flush failed; up to one interval is lost")
                 components.tracing.shutdown()
+            await components.buckets.close()
             await components.database.dispose()
 
     return build_http_app(components, lifespan=lifespan)

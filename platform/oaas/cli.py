@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sys
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -19,11 +20,14 @@ from sqlalchemy.exc import DBAPIError
 from oaas.auth import keys as signing_keys
 from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import migration_state, upgrade
+from oaas.errors import OaasError
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import ManifestError, load_manifests
 from oaas.policy import Policy, PolicyError, system_principal
 from oaas.policy.enforcer import policies_dir
 from oaas.settings import Settings
+from oaas.sla.reports import SlaReport, sla_report
+from oaas.sla.table import report_table
 
 app = typer.Typer(
     name="oaas",
@@ -36,10 +40,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants as code.", no_args_is_help=True)
 keys_app = typer.Typer(help="Access token signing keys.", no_args_is_help=True)
 policies_app = typer.Typer(help="The Casbin policy files.", no_args_is_help=True)
+sla_app = typer.Typer(help="Service level agreements.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policies_app, name="policies")
+app.add_typer(sla_app, name="sla")
 
 T = TypeVar("T")
 
@@ -182,6 +188,64 @@ def policies_check(
         fail(str(exc))
     roles = ", ".join(sorted(policy.role_kinds()))
     typer.echo(f"{folder}: ok ({roles})")
+
+
+def _iso_time(option: str, value: str | None) -> datetime | None:
+    """An ISO 8601 time; one without an offset is UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: not an ISO 8601 time: {value!r} (e.g. 2026-11-28T09:00:00Z)")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+async def _report(
+    settings: Settings, tenant: str | None, since: datetime | None, until: datetime | None
+) -> SlaReport:
+    database = Database(settings.database_url)
+    try:
+        await _reach(database)
+        state = await migration_state(database.read_engine)
+        if not state.is_current:
+            fail(
+                f"the database is at {state.current or 'an empty schema'}, not {state.head}: run `oaas db upgrade` first"
+            )
+        # The platform's own read across tenants (RLS), as a platform admin.
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            try:
+                return await sla_report(
+                    session, system_principal("oaas-cli"), tenant=tenant, since=since, until=until
+                )
+            except OaasError as exc:
+                field = exc.field[0] if exc.field else ""
+                fail(f"--{field}: {exc.message}" if field else exc.message)
+    finally:
+        await database.dispose()
+
+
+@sla_app.command("report")
+def sla_report_command(
+    tenant: Annotated[
+        str | None, typer.Option(help="A tenant handle; every tenant when omitted.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Window start, ISO 8601 (default: 24 hours before until).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Window end, ISO 8601 (default: now).")] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Availability, latency and fulfilment against each tenant's SLA."""
+    if format not in ("table", "json"):
+        fail(f"--format: must be table or json, not {format!r}")
+    window = (_iso_time("--since", since), _iso_time("--until", until))
+    settings = _settings()
+    report = _run(_report(settings, tenant, *window))
+    if format == "json":
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        typer.echo(report_table(report))
 
 
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, gt=0, le=86_400)
     env: Literal["development", "production"] = "development"
     otlp_endpoint: str | None = None
+    # Static limits on every GraphQL document (QUERY_REJECTED beyond them).
+    max_query_depth: int = Field(default=12, ge=1)
+    max_query_aliases: int = Field(default=30, ge=0)
+    max_query_tokens: int = Field(default=5_000, ge=10)
+    # Cost buckets shared by every worker and host; unset: in process memory.
+    redis_url: str | None = None
+    redis_prefix: str = "oaas:bucket:"
     # Server and SQL spans, and the SLI recording fed by them. Off only to measure their cost.
     tracing: bool = True
     log_level: str = "INFO"

@@ -134,6 +134,8 @@ def created_lines(manifest: Mapping[str, Any], outcome: str = "created") -> list
     lines: list[str] = []
     for tenant in manifest.get("tenants", []):
         lines.append(f"tenant {tenant['handle']}: {outcome}")
+        if "sla" in tenant:
+            lines.append(f"sla {tenant['handle']}: {outcome}")
         lines.extend(
             f"client {tenant['handle']}/{client['client_id']}: {outcome}"
             for client in tenant.get("clients", [])

@@ -159,7 +159,7 @@ CASES = [
     Case(
         "unknown tenant key",
         "demo.yaml: tenants[0].colour: unknown key "
-        "(expected one of clients, handle, kind, name, status)",
+        "(expected one of clients, handle, kind, name, plan, sla, status)",
         _set("tenants.0.colour", "red"),
     ),
     Case(
@@ -170,7 +170,7 @@ CASES = [
     ),
     Case(
         "unknown top-level key",
-        "demo.yaml: tenant: unknown key (expected one of grants, tenants)",
+        "demo.yaml: tenant: unknown key (expected one of grants, plans, tenants)",
         _set("tenant", []),
     ),
     Case(

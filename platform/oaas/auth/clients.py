@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from oaas.policy import TenantKind, default_policy
+from oaas.quotas.plans import STANDARD, Plan, PlanLimits
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
 
 
@@ -23,6 +24,7 @@ class ClientRecord:
     tenant_active: bool
     roles: frozenset[str]
     secret_hash: str
+    plan: PlanLimits = STANDARD
 
     @property
     def allowed_scopes(self) -> frozenset[str]:
@@ -40,8 +42,13 @@ async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | N
             col(Tenant.handle),
             col(Tenant.kind),
             col(Tenant.status),
+            col(Tenant.plan),
+            col(Plan.bucket_size),
+            col(Plan.restore_rate),
+            col(Plan.max_query_cost),
         )
         .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
+        .outerjoin(Plan, col(Plan.name) == col(Tenant.plan))
         .where(col(ApiClient.client_id) == client_id)
     )
     row = (await session.execute(query)).one_or_none()
@@ -56,4 +63,16 @@ async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | N
         tenant_active=row.status == TenantStatus.ACTIVE,
         roles=frozenset(row.roles),
         secret_hash=row.secret_hash,
+        plan=_plan(row.plan, row.bucket_size, row.restore_rate, row.max_query_cost),
+    )
+
+
+def _plan(
+    name: str, bucket_size: int | None, restore_rate: float | None, max_cost: int | None
+) -> PlanLimits:
+    """The tenant's plan; `standard` unless a declared plan overrides it."""
+    if bucket_size is None or restore_rate is None or max_cost is None:
+        return STANDARD
+    return PlanLimits(
+        name=name, bucket_size=bucket_size, restore_rate=restore_rate, max_query_cost=max_cost
     )

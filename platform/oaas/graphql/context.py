@@ -12,6 +12,8 @@ from strawberry.types import Info as StrawberryInfo
 
 from oaas.db import Database
 from oaas.policy import Principal
+from oaas.quotas.buckets import Buckets, MemoryBuckets
+from oaas.quotas.plans import STANDARD, PlanLimits
 from oaas.settings import Settings
 from oaas.sharing.service import PartnerAccess
 
@@ -22,6 +24,10 @@ class Context:
     database: Database
     settings: Settings
     request_id: str
+    plan: PlanLimits = STANDARD
+    buckets: Buckets = field(default_factory=MemoryBuckets)
+    # strawberry's response stand-in: status code and headers of the HTTP answer.
+    response: Any = None
     # Opened by the UnitOfWork extension once the operation type is known.
     _session: AsyncSession | None = None
     # DataLoader batches of one level may run at the same time; the session takes one at a time.

@@ -1,18 +1,27 @@
 """Unexpected errors never reach the caller as they are.
 
 A resolver that raises something other than a GraphQL error (a bug, a lost
-database) answers `INTERNAL_ERROR` with the request id; the real error is
-logged with that id (strawberry logs it before this runs). Errors we raise on
+database) answers `INTERNAL_ERROR` with the request id and the trace id; the
+real error is logged with both (strawberry logs it before this runs, while the
+request's server span is current, so the log line carries its `trace_id`; see
+telemetry/logs.py). Errors we raise on
 purpose (FORBIDDEN, FIELD_NOT_SHARED, ...) and GraphQL's own validation errors
 pass unchanged.
 """
 
 from __future__ import annotations
 
+from opentelemetry import trace
 from strawberry.extensions import MaskErrors
 
 from graphql import GraphQLError
 from oaas.graphql.context import Context
+
+
+def current_trace_id() -> str | None:
+    """The current span's trace id as 32 hex digits (as in `traceresponse`), if any."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -34,5 +43,9 @@ class MaskUnexpectedErrors(MaskErrors):
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={"code": "INTERNAL_ERROR", "requestId": request_id},
+            extensions={
+                "code": "INTERNAL_ERROR",
+                "requestId": request_id,
+                "traceId": current_trace_id(),
+            },
         )

@@ -45,5 +45,10 @@ class RequestTelemetry(SchemaExtension):
             span.set_attribute("graphql.operation.name", context.operation_name)
         result = context.result
         errors = getattr(result, "errors", None) or []
-        if any(is_unexpected(error) for error in errors):
+        # MaskUnexpectedErrors, listed after this extension, leaves on_operation first
+        # (extensions exit in reverse): by now an unexpected error may be masked already.
+        if any(
+            is_unexpected(error) or (error.extensions or {}).get("code") == "INTERNAL_ERROR"
+            for error in errors
+        ):
             span.set_attribute(UNEXPECTED_ATTRIBUTE, True)

@@ -7,21 +7,22 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from oaas.auth.clients import load_client
 from oaas.auth.tokens import TokenRejected, principal_from
 from oaas.db import SYSTEM_SCOPE
 from oaas.graphql.context import Context
+from oaas.http.strict import StrictGraphQL
+from oaas.quotas.plans import STANDARD
 
 if TYPE_CHECKING:
     from oaas.http.routes import Components
 
 
-class _GraphQLApp(GraphQL[Context, None]):
+class _GraphQLApp(StrictGraphQL):
     def __init__(self, components: Components) -> None:
         super().__init__(
             components.schema,
@@ -37,6 +38,9 @@ class _GraphQLApp(GraphQL[Context, None]):
             database=self.components.database,
             settings=self.components.settings,
             request_id=state.get("request_id", ""),
+            plan=state["plan"],
+            buckets=self.components.buckets,
+            response=response,
         )
 
 
@@ -62,7 +66,9 @@ class AuthenticatedGraphQL:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if self._wants_ide(request):
-            await self.graphql(scope, receive, send)
+            # The page itself, straight away: strawberry's view would build a
+            # context first, and there is no caller to build it for.
+            await HTMLResponse(self.graphql.graphql_ide_html)(scope, receive, send)
             return
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -81,6 +87,7 @@ class AuthenticatedGraphQL:
             return
         state = scope.setdefault("state", {})
         state["principal"] = principal
+        state["plan"] = client.plan if client is not None else STANDARD
         state["tenant"] = principal.tenant_handle
         state["client"] = principal.client_id
         await self.graphql(scope, receive, send)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import strawberry
 from starlette.applications import Starlette
@@ -20,6 +20,7 @@ from oaas.http.health import healthz, readyz
 from oaas.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from oaas.http.oauth import authorization_server_metadata, jwks, token_endpoint
 from oaas.http.tracing import TracingMiddleware
+from oaas.quotas.buckets import Buckets, MemoryBuckets
 from oaas.settings import Settings
 from oaas.telemetry.tracing import Tracing
 
@@ -34,6 +35,7 @@ class Components:
     token_issuer: TokenIssuer
     token_verifier: TokenVerifier
     schema: strawberry.Schema
+    buckets: Buckets = field(default_factory=MemoryBuckets)
     tracing: Tracing | None = None
 
 
@@ -58,7 +60,8 @@ def build_http_app(
                 authorization_server_metadata,
                 methods=["GET"],
             ),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Every method: strawberry's view refuses the others with a JSON 405.
+            Route("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ],

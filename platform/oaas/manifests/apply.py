@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.errors import OaasError
 from oaas.manifests.manifest import ClientSpec, Manifest, ManifestError, TenantSpec
 from oaas.policy import Principal
+from oaas.quotas import service as quotas
 from oaas.sharing import service as sharing
+from oaas.sla import definitions as sla_definitions
 from oaas.tenancy import service as tenancy
 from oaas.tenancy.models import ApiClient, Tenant
 from oaas.tenancy.secrets import verify_secret
@@ -46,10 +48,20 @@ async def apply_manifest(
     changes: list[Change] = []
     tenants: dict[str, Tenant] = {}
     try:
+        for plan_spec in manifest.plans:
+            outcome = await quotas.put_plan(session, principal, plan_spec.limits)
+            changes.append(Change("plan", plan_spec.limits.name, Outcome(outcome)))
         for spec in manifest.tenants:
+            if spec.plan is not None and await quotas.find_plan(session, spec.plan) is None:
+                raise ManifestError(
+                    [f"{spec.origin}.plan: no plan {spec.plan!r} (declare it under plans:)"]
+                )
             tenant, change = await _apply_tenant(session, principal, spec)
             tenants[spec.handle] = tenant
             changes.append(change)
+            if spec.sla is not None:
+                outcome = await sla_definitions.set_sla(session, principal, tenant, spec.sla)
+                changes.append(Change("sla", spec.handle, Outcome(outcome)))
             changes.extend(await _apply_clients(session, principal, tenant, spec, prune=prune))
         changes.extend(await _apply_grants(session, principal, manifest, tenants, prune=prune))
     except OaasError as exc:
@@ -69,21 +81,26 @@ async def _apply_tenant(
             name=spec.name,
             kind=spec.kind,
             status=spec.status,
+            plan=spec.plan,
         )
         return tenant, Change("tenant", spec.handle, Outcome.CREATED)
     if tenant.kind != spec.kind:
         raise ManifestError(
             [f"{spec.origin}.kind: {spec.handle} is a {tenant.kind}; a tenant's kind cannot change"]
         )
-    before = (tenant.name, tenant.status)
+    before = (tenant.name, tenant.status, tenant.plan)
     changed = await tenancy.update_tenant(
-        session, principal, tenant, name=spec.name, status=spec.status
+        session, principal, tenant, name=spec.name, status=spec.status, plan=spec.plan
     )
     if not changed:
         return tenant, Change("tenant", spec.handle, Outcome.UNCHANGED)
     what = [
         label
-        for label, old, new in (("name", before[0], spec.name), ("status", before[1], spec.status))
+        for label, old, new in (
+            ("name", before[0], spec.name),
+            ("status", before[1], spec.status),
+            ("plan", before[2], spec.plan or before[2]),
+        )
         if old != new
     ]
     return tenant, Change("tenant", spec.handle, Outcome.UPDATED, ", ".join(what))

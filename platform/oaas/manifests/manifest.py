@@ -15,7 +15,10 @@ from typing import Any
 import yaml
 
 from oaas.policy import TenantKind, default_policy
+from oaas.quotas.plans import PlanLimits
+from oaas.quotas.service import plan_problems
 from oaas.sharing.models import ShareAction, ShareProfile
+from oaas.sla.definitions import Sla, sla_from_json, sla_problems
 from oaas.tenancy.models import TenantStatus
 from oaas.tenancy.secrets import MIN_SECRET_LENGTH
 from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
@@ -37,6 +40,8 @@ class TenantSpec:
     status: TenantStatus
     clients: tuple[ClientSpec, ...]
     origin: str
+    sla: Sla | None = None  # None: the manifest says nothing about the tenant's SLA
+    plan: str | None = None  # None: the manifest says nothing about the tenant's plan
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,17 @@ class GrantSpec:
     origin: str
 
 
+@dataclass(frozen=True)
+class PlanSpec:
+    limits: PlanLimits
+    origin: str
+
+
 @dataclass
 class Manifest:
     tenants: list[TenantSpec] = field(default_factory=list)
     grants: list[GrantSpec] = field(default_factory=list)
+    plans: list[PlanSpec] = field(default_factory=list)
 
 
 class ManifestError(Exception):
@@ -119,9 +131,29 @@ class _Reader:
         if document is None:
             self.problem("", "is empty")
             return manifest
-        top = self.mapping(document, "", ("tenants", "grants"))
+        top = self.mapping(document, "", ("tenants", "grants", "plans"))
         if top is None:
             return manifest
+        plans = top.get("plans", [])
+        if not isinstance(plans, list):
+            self.problem("plans", "must be a list")
+        else:
+            for index, item in enumerate(plans):
+                problems = plan_problems(item)
+                for key, message in problems:
+                    self.problem(f"plans[{index}].{key}" if key else f"plans[{index}]", message)
+                if not problems:
+                    manifest.plans.append(
+                        PlanSpec(
+                            limits=PlanLimits(
+                                name=item["name"],
+                                bucket_size=item["bucket_size"],
+                                restore_rate=float(item["restore_rate"]),
+                                max_query_cost=item["max_query_cost"],
+                            ),
+                            origin=f"{self.filename}: plans[{index}]",
+                        )
+                    )
         tenants = top.get("tenants", [])
         if not isinstance(tenants, list):
             self.problem("tenants", "must be a list")
@@ -141,7 +173,9 @@ class _Reader:
         return manifest
 
     def tenant(self, item: Any, path: str) -> TenantSpec | None:
-        data = self.mapping(item, path, ("handle", "name", "kind", "status", "clients"))
+        data = self.mapping(
+            item, path, ("handle", "name", "kind", "status", "clients", "sla", "plan")
+        )
         if data is None:
             return None
         before = len(self.problems)
@@ -170,6 +204,14 @@ class _Reader:
                 client = self.client(raw, f"{path}.clients[{index}]", kind)
                 if client is not None:
                     clients.append(client)
+        plan = self.string(data, "plan", path, required=False)
+        sla: Sla | None = None
+        if "sla" in data:
+            problems = sla_problems(data["sla"])
+            for where, message in problems:
+                self.problem(".".join((f"{path}.sla", *where)), message)
+            if not problems:
+                sla = sla_from_json(data["sla"])
         if len(self.problems) > before or handle is None or name is None or kind is None:
             return None
         return TenantSpec(
@@ -179,6 +221,8 @@ class _Reader:
             status=TenantStatus(status_text),
             clients=tuple(clients),
             origin=f"{self.filename}: {path}",
+            sla=sla,
+            plan=plan,
         )
 
     def client(self, item: Any, path: str, kind: TenantKind | None) -> ClientSpec | None:
@@ -320,6 +364,7 @@ def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = No
         problems.extend(reader.problems)
         merged.tenants.extend(manifest.tenants)
         merged.grants.extend(manifest.grants)
+        merged.plans.extend(manifest.plans)
     problems.extend(_cross_file_problems(merged))
     if problems:
         raise ManifestError(problems)

@@ -36,6 +36,9 @@ class Tenant(SQLModel, table=True):
     handle: str = Field(sa_column=Column(String(63), nullable=False, unique=True))
     name: str = Field(sa_column=Column(String(200), nullable=False))
     kind: TenantKind = Field(sa_column=Column(String(16), nullable=False))
+    plan: str = Field(
+        default="standard", sa_column=Column(String(63), nullable=False, server_default="standard")
+    )
     status: TenantStatus = Field(
         default=TenantStatus.ACTIVE, sa_column=Column(String(16), nullable=False)
     )

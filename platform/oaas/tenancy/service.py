@@ -82,6 +82,7 @@ async def create_tenant(
     name: str,
     kind: TenantKind,
     status: TenantStatus = TenantStatus.ACTIVE,
+    plan: str | None = None,
     field_prefix: Field = ("input",),
 ) -> Tenant:
     require(principal, "tenant:admin", _ANY)
@@ -90,7 +91,7 @@ async def create_tenant(
         raise ValidationFailed(problems)
     if await find_tenant(session, handle) is not None:
         raise OaasError(ErrorCode.TAKEN, f"handle {handle!r} is taken", (*field_prefix, "handle"))
-    tenant = Tenant(handle=handle, name=name, kind=kind, status=status)
+    tenant = Tenant(handle=handle, name=name, kind=kind, status=status, plan=plan or "standard")
     session.add(tenant)
     await session.flush()
     return tenant
@@ -103,6 +104,7 @@ async def update_tenant(
     *,
     name: str | None = None,
     status: TenantStatus | None = None,
+    plan: str | None = None,
     field_prefix: Field = ("input",),
 ) -> bool:
     """Applies the changes; answers whether anything changed."""
@@ -120,6 +122,9 @@ async def update_tenant(
                 ErrorCode.INVALID, "a tenant cannot suspend itself", (*field_prefix, "status")
             )
         tenant.status = status
+        changed = True
+    if plan is not None and plan != tenant.plan:
+        tenant.plan = plan
         changed = True
     if changed:
         tenant.updated_at = utcnow()

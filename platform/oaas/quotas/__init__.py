@@ -1,0 +1,1 @@
+"""Per-tenant cost quotas: plans and the leaky buckets that enforce them."""

@@ -1,0 +1,890 @@
+"""Runs every row of matrix.py through the API, and keeps the matrix complete.
+
+One test per role-state (and database): it sets the state up once, runs all the
+role-state's rows and reports every mismatch at once. Reads use shared objects;
+every mutation row gets a fresh object (a new order, client, grant...) so rows
+never interfere. A mutation that does not answer ALLOWED must change nothing,
+and a NOT_FOUND must read exactly like the answer for a made-up object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from graphql import GraphQLObjectType
+from graphql import build_schema as parse_sdl
+from oaas.db.types import utcnow
+from oaas.graphql.ids import from_global_id, to_global_id
+from oaas.graphql.schema import build_schema
+from oaas.settings import Settings
+from oaas.sharing.visibility import grants
+from tests.conftest import Api
+from tests.orders.documents import order_input
+from tests.policy.matrix import MATRIX, Obj, Outcome, RoleState, Row, rows_for
+
+Json = Any
+PLATFORM_ADMIN = "ops-admin"
+NO_GRANT_CLIENT = "loner-tms"
+MADE_UP_TENANT = "no-such-tenant"
+MADE_UP_CLIENT = "no-such-client"
+
+# The caller of each role-state: (client id, tenant handle, tenant kind).
+# The no-grant partner's tenant is made per test, its handle set then.
+CALLERS: dict[RoleState, tuple[str, str, str]] = {
+    RoleState.PLATFORM_ADMIN: (PLATFORM_ADMIN, "ops", "platform"),
+    RoleState.MERCHANT_ADMIN: ("acme-backend", "acme", "merchant"),
+    RoleState.MERCHANT_OPERATOR: ("acme-shop", "acme", "merchant"),
+    RoleState.MERCHANT_VIEWER: ("acme-reports", "acme", "merchant"),
+    RoleState.PARTNER_ADMIN: ("swiftship-admin", "swiftship", "partner"),
+    RoleState.PARTNER_NO_GRANT: (NO_GRANT_CLIENT, "", "partner"),
+    RoleState.PARTNER_LOGISTICS: ("swiftship-tms", "swiftship", "partner"),
+    RoleState.PARTNER_FULL: ("swiftship-tms", "swiftship", "partner"),
+    RoleState.PARTNER_READ_ONLY: ("swiftship-tms", "swiftship", "partner"),
+    RoleState.PARTNER_REVOKED: ("swiftship-tms", "swiftship", "partner"),
+    RoleState.PARTNER_EXPIRED: ("swiftship-tms", "swiftship", "partner"),
+}
+# A role a new client of each tenant kind gets.
+ROLE_OF_KIND = {
+    "merchant": "merchant_viewer",
+    "partner": "partner_operator",
+    "platform": "platform_admin",
+}
+# What order_input() makes, as the API shows it.
+TOTAL, EMAIL, UNIT_PRICES = "88.80", "jane@example.com", ["19.90", "49.00"]
+
+USER_ERRORS = "userErrors { field message code }"
+CREATE_ORDER = f"""mutation ($input: CreateOrderInput!) {{
+  createOrder(input: $input) {{ order {{ id status merchant {{ handle }} }} {USER_ERRORS} }} }}"""
+CANCEL_ORDER = f"""mutation ($input: CancelOrderInput!) {{
+  cancelOrder(input: $input) {{ order {{ id status }} {USER_ERRORS} }} }}"""
+UPDATE_FULFILLMENT = f"""mutation ($input: UpdateFulfillmentInput!) {{
+  updateFulfillment(input: $input) {{ order {{ id status }} {USER_ERRORS} }} }}"""
+GRANT = f"""mutation ($input: GrantOrderAccessInput!) {{
+  grantOrderAccess(input: $input) {{
+    grant {{ id merchant {{ handle }} partner {{ handle }} }} {USER_ERRORS} }} }}"""
+REVOKE = f"""mutation ($grantId: ID!) {{
+  revokeOrderAccess(grantId: $grantId) {{ grant {{ id revokedAt }} {USER_ERRORS} }} }}"""
+CREATE_TENANT = f"""mutation ($input: CreateTenantInput!) {{
+  createTenant(input: $input) {{ tenant {{ handle name }} {USER_ERRORS} }} }}"""
+UPDATE_TENANT = f"""mutation ($input: UpdateTenantInput!) {{
+  updateTenant(input: $input) {{ tenant {{ handle name }} {USER_ERRORS} }} }}"""
+CREATE_CLIENT = f"""mutation ($input: CreateApiClientInput!) {{
+  createApiClient(input: $input) {{
+    apiClient {{ clientId tenant {{ handle }} }} clientSecret {USER_ERRORS} }} }}"""
+ROTATE_SECRET = f"""mutation ($clientId: String!) {{
+  rotateApiClientSecret(clientId: $clientId) {{
+    apiClient {{ clientId tenant {{ handle }} }} clientSecret {USER_ERRORS} }} }}"""
+SET_SLA = f"""mutation ($input: SetTenantSlaInput!) {{
+  setTenantSla(input: $input) {{ sla {{ tenant availability }} {USER_ERRORS} }} }}"""
+DELETE_CLIENT = f"""mutation ($clientId: String!) {{
+  deleteApiClient(clientId: $clientId) {{ deletedClientId {USER_ERRORS} }} }}"""
+
+VIEWER = "{ viewer { clientId tenant { handle } } }"
+ORDER = "query ($id: ID!) { order(id: $id) { id } }"
+ORDERS = "{ orders(first: 50) { edges { node { id } } } }"
+GRANTS = "{ orderAccessGrants { id } }"
+TENANTS = "{ tenants(first: 50) { edges { node { handle } } } }"
+TENANT = "query ($handle: String!) { tenant(handle: $handle) { handle } }"
+API_CLIENTS = (
+    "query ($tenant: String) { apiClients(tenant: $tenant) { clientId tenant { handle } } }"
+)
+SLA_REPORT = "query ($tenant: String) { slaReport(tenant: $tenant) { tenants { tenant } } }"
+SLA_ALERTS = "query ($tenant: String) { slaAlerts(tenant: $tenant) { tenant } }"
+TENANT_SLA = "query ($tenant: String) { tenantSla(tenant: $tenant) { tenant availability } }"
+AUDIT_LOG = """query ($tenant: String) {
+  auditLog(first: 50, tenant: $tenant) { edges { node { act tenant { handle } } } } }"""
+
+# What the platform admin sees of an object, before and after a mutation.
+ORDER_STATE = "query ($id: ID!) { order(id: $id) { status updatedAt events { type } } }"
+ALL_GRANTS = "{ orderAccessGrants { id profile actions revokedAt partner { handle } } }"
+TENANT_STATE = "query ($handle: String!) { tenant(handle: $handle) { name status updatedAt } }"
+CLIENT_STATE = (
+    "query ($tenant: String) { apiClients(tenant: $tenant) { clientId roles updatedAt } }"
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a row's call answered: an Outcome's value, or a word saying what went wrong."""
+
+    outcome: str
+    detail: str = ""
+
+
+def unexpected(what: Json) -> Seen:
+    return Seen("UNEXPECTED", json.dumps(what)[:600])
+
+
+def errors_of(body: Json) -> list[Json]:
+    return list(body.get("errors") or [])
+
+
+def code_of(error: Json) -> str | None:
+    return (error.get("extensions") or {}).get("code")
+
+
+def is_forbidden(body: Json, root: str) -> bool:
+    """The whole field refused: null, with one GraphQL error FORBIDDEN at its path."""
+    errors, data = errors_of(body), body.get("data")
+    return (
+        len(errors) == 1
+        and code_of(errors[0]) == "FORBIDDEN"
+        and errors[0].get("path") == [root]
+        and (data is None or data.get(root) is None)
+    )
+
+
+@dataclass
+class World:
+    """One role-state, set up on a fresh demo database, and the objects its rows use."""
+
+    api: Api
+    settings: Settings
+    state: RoleState
+    caller: str
+    tenant: str
+    kind: str
+    orders: dict[Obj, str] = field(default_factory=dict)
+    grants: dict[Obj, str] = field(default_factory=dict)
+    spare_clients: dict[str, list[str]] = field(default_factory=dict)
+    _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def serial(self) -> int:
+        return next(self._serial)
+
+    def name(self, prefix: str) -> str:
+        return f"{prefix}-{self.serial()}"
+
+    async def call(
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_client: str | None = None,
+    ) -> Json:
+        response = await self.api.graphql(document, variables, as_client=as_client or self.caller)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def setup(self, document: str, variables: dict[str, Any], *, as_client: str) -> Json:
+        """A helper's call that must succeed: its payload (the one root field)."""
+        body = await self.call(document, variables, as_client=as_client)
+        assert not errors_of(body), body
+        payload = next(iter(body["data"].values()))
+        assert not payload["userErrors"], payload
+        return payload
+
+    async def new_order(self, merchant: str, *, delivered: bool = False) -> str:
+        client = f"{merchant}-backend"
+        created = await self.setup(CREATE_ORDER, {"input": order_input()}, as_client=client)
+        order_id: str = created["order"]["id"]
+        if delivered:
+            fulfil = {"input": {"orderId": order_id, "status": "DELIVERED"}}
+            await self.setup(UPDATE_FULFILLMENT, fulfil, as_client=client)
+        return order_id
+
+    async def new_partner(self) -> str:
+        handle = self.name("partner")
+        tenant = {"handle": handle, "name": f"Partner {handle}", "kind": "PARTNER"}
+        await self.setup(CREATE_TENANT, {"input": tenant}, as_client=PLATFORM_ADMIN)
+        return handle
+
+    async def new_client(self, tenant: str, kind: str, client_id: str | None = None) -> Json:
+        """A client made by the platform admin: the createApiClient payload."""
+        spec = {"clientId": client_id or self.name("client"), "roles": [ROLE_OF_KIND[kind]]}
+        return await self.setup(
+            CREATE_CLIENT, {"input": {**spec, "tenant": tenant}}, as_client=PLATFORM_ADMIN
+        )
+
+    async def grant(self, merchant: str, partner: str, profile: str, actions: list[str]) -> str:
+        spec = {"partner": partner, "profile": profile, "actions": actions}
+        payload = await self.setup(GRANT, {"input": spec}, as_client=f"{merchant}-backend")
+        grant_id: str = payload["grant"]["id"]
+        return grant_id
+
+    async def new_grant(self, merchant: str) -> str:
+        return await self.grant(merchant, await self.new_partner(), "FULL", ["READ"])
+
+    async def current_grant(self, merchant: str, partner: str) -> str:
+        document = "{ orderAccessGrants { id revokedAt partner { handle } } }"
+        body = await self.call(document, as_client=f"{merchant}-backend")
+        found = [
+            g["id"]
+            for g in body["data"]["orderAccessGrants"]
+            if g["partner"]["handle"] == partner and g["revokedAt"] is None
+        ]
+        assert len(found) == 1, body
+        grant_id: str = found[0]
+        return grant_id
+
+    async def expire(self, grant_id: str) -> None:
+        """What the API cannot do: move a grant's expiresAt into the past."""
+        grant_uuid = from_global_id("OrderAccessGrant", grant_id)
+        engine = create_async_engine(self.settings.database_url)
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(
+                    update(grants)
+                    .where(grants.c.id == grant_uuid)
+                    .values(expires_at=utcnow() - timedelta(minutes=1))
+                )
+                assert result.rowcount == 1
+        finally:
+            await engine.dispose()
+
+    # ---- what the platform admin sees of an object, to tell whether a mutation changed it
+
+    async def snapshot(self, document: str, variables: dict[str, Any] | None = None) -> Json:
+        body = await self.call(document, variables, as_client=PLATFORM_ADMIN)
+        assert not errors_of(body), body
+        return body["data"]
+
+
+async def build_world(api: Api, settings: Settings, state: RoleState) -> World:
+    caller, tenant, kind = CALLERS[state]
+    world = World(api, settings, state, caller, tenant, kind)
+    acme_order = await world.new_order("acme")
+    world.orders = {Obj.OWN: acme_order, Obj.SHARED: acme_order}
+    world.orders[Obj.OTHER] = await world.new_order("globex")
+    # A grant nobody under test is party to: globex shares with a partner of its own.
+    world.grants[Obj.OTHER] = await world.new_grant("globex")
+    demo_grant = await world.current_grant("acme", "swiftship")
+    if state is RoleState.PARTNER_NO_GRANT:
+        world.tenant = await world.new_partner()
+        made = await world.new_client(world.tenant, "partner", NO_GRANT_CLIENT)
+        await api.token(NO_GRANT_CLIENT, secret=made["clientSecret"])
+    elif state is RoleState.PARTNER_FULL:
+        demo_grant = await world.grant("acme", "swiftship", "FULL", ["READ", "UPDATE_FULFILLMENT"])
+    elif state is RoleState.PARTNER_READ_ONLY:
+        demo_grant = await world.grant("acme", "swiftship", "LOGISTICS", ["READ"])
+    elif state is RoleState.PARTNER_REVOKED:
+        await world.setup(REVOKE, {"grantId": demo_grant}, as_client="acme-backend")
+    elif state is RoleState.PARTNER_EXPIRED:
+        await world.expire(demo_grant)
+    if state is not RoleState.PARTNER_NO_GRANT and kind != "platform":
+        world.grants[Obj.OWN] = demo_grant  # given by acme, received by swiftship
+    return world
+
+
+# ---------------------------------------------------------------- reads
+
+
+def read(
+    body: Json,
+    root: str,
+    allowed: Callable[[Json], bool],
+    not_found: Callable[[Json], bool] = lambda _value: False,
+    *,
+    not_found_error: bool = False,
+) -> Seen:
+    """Classifies a query's answer; `not_found_error`: NOT_FOUND may come as a GraphQL
+    error with that code (queries that name a tenant, as the SLA ones do)."""
+    if is_forbidden(body, root):
+        return Seen(Outcome.FORBIDDEN)
+    errors, data = errors_of(body), body.get("data")
+    if (
+        not_found_error
+        and len(errors) == 1
+        and code_of(errors[0]) == "NOT_FOUND"
+        and errors[0].get("path") == [root]
+        and (data is None or data.get(root) is None)
+    ):
+        return Seen(Outcome.NOT_FOUND)
+    if errors or data is None:
+        return unexpected(body)
+    value = data[root]
+    if allowed(value):
+        return Seen(Outcome.ALLOWED)
+    if not_found(value):
+        return Seen(Outcome.NOT_FOUND)
+    return unexpected(body)
+
+
+async def as_made_up(
+    world: World,
+    seen: Seen,
+    body: Json,
+    document: str,
+    made_up: dict[str, Any],
+    names: tuple[str, str] | None = None,
+) -> Seen:
+    """A NOT_FOUND must read exactly like the answer about a made-up object
+    (`names`: the real and the made-up name, which the answers may repeat)."""
+    if seen.outcome != Outcome.NOT_FOUND:
+        return seen
+    fake_body = await world.call(document, made_up)
+    real, fake = json.dumps(answer(body)), json.dumps(answer(fake_body))
+    if names is not None:
+        real, fake = real.replace(names[0], "<name>"), fake.replace(names[1], "<name>")
+    if fake != real:
+        return Seen("LEAKS", f"{real[:300]} vs made-up {fake[:300]}")
+    return seen
+
+
+def answer(body: Json) -> Json:
+    """The answer proper, without extensions (query cost, throttle state)."""
+    return {key: body.get(key) for key in ("data", "errors")}
+
+
+def ids(connection: Json) -> list[str]:
+    return [edge["node"]["id"] for edge in connection["edges"]]
+
+
+async def q_viewer(world: World, obj: Obj) -> Seen:
+    body = await world.call(VIEWER)
+    me = {"clientId": world.caller, "tenant": {"handle": world.tenant}}
+    return read(body, "viewer", lambda v: v == me)
+
+
+async def q_order(world: World, obj: Obj) -> Seen:
+    target = world.orders[obj]
+    body = await world.call(ORDER, {"id": target})
+    seen = read(body, "order", lambda v: v == {"id": target}, lambda v: v is None)
+    made_up = {"id": to_global_id("Order", uuid.uuid4())}
+    return await as_made_up(world, seen, body, ORDER, made_up)
+
+
+async def q_orders(world: World, obj: Obj) -> Seen:
+    target = world.orders[obj]
+    body = await world.call(ORDERS)
+    return read(body, "orders", lambda v: target in ids(v), lambda v: target not in ids(v))
+
+
+async def q_order_access_grants(world: World, obj: Obj) -> Seen:
+    target = world.grants[obj]
+    body = await world.call(GRANTS)
+
+    def listed(value: Json) -> bool:
+        return target in [g["id"] for g in value]
+
+    return read(body, "orderAccessGrants", listed, lambda v: not listed(v))
+
+
+async def q_tenants(world: World, obj: Obj) -> Seen:
+    body = await world.call(TENANTS)
+    return read(body, "tenants", lambda v: "globex" in [e["node"]["handle"] for e in v["edges"]])
+
+
+def tenant_of(world: World, obj: Obj) -> str:
+    return {Obj.OWN: world.tenant, Obj.OTHER: "globex"}[obj]
+
+
+async def q_tenant(world: World, obj: Obj) -> Seen:
+    handle = tenant_of(world, obj)
+    body = await world.call(TENANT, {"handle": handle})
+    seen = read(body, "tenant", lambda v: v == {"handle": handle}, lambda v: v is None)
+    names = (handle, MADE_UP_TENANT)
+    return await as_made_up(world, seen, body, TENANT, {"handle": MADE_UP_TENANT}, names)
+
+
+async def q_api_clients(world: World, obj: Obj) -> Seen:
+    named = None if obj is Obj.OWN else "globex"
+    expected = (world.tenant, world.caller) if named is None else ("globex", "globex-shop")
+
+    def allowed(value: Json) -> bool:
+        return (
+            value is not None
+            and expected[1] in [c["clientId"] for c in value]
+            and {c["tenant"]["handle"] for c in value} == {expected[0]}
+        )
+
+    body = await world.call(API_CLIENTS, {"tenant": named})
+    seen = read(body, "apiClients", allowed, lambda v: not v)
+    names = ("globex", MADE_UP_TENANT)
+    return await as_made_up(world, seen, body, API_CLIENTS, {"tenant": MADE_UP_TENANT}, names)
+
+
+async def q_audit_log(world: World, obj: Obj) -> Seen:
+    named = None if obj is Obj.OWN else "globex"
+
+    def allowed(value: Json) -> bool:
+        tenants = [e["node"]["tenant"]["handle"] for e in value["edges"]]
+        if named is not None:
+            return bool(tenants) and set(tenants) == {named}
+        if world.kind == "platform":  # every tenant's acts: acme's and globex's grants at least
+            return {"acme", "globex"} <= set(tenants)
+        return set(tenants) <= {world.tenant}
+
+    body = await world.call(AUDIT_LOG, {"tenant": named})
+    seen = read(body, "auditLog", allowed, lambda v: v["edges"] == [])
+    names = ("globex", MADE_UP_TENANT)
+    return await as_made_up(world, seen, body, AUDIT_LOG, {"tenant": MADE_UP_TENANT}, names)
+
+
+def sla_tenants_allowed(world: World, named: str | None, tenants: list[str]) -> bool:
+    """Whose SLA an answer covers: the one named, else the caller's own (platform: every)."""
+    if named is not None:
+        return set(tenants) <= {named}
+    if world.kind == "platform":
+        return {"acme", "globex", "swiftship"} <= set(tenants)
+    return set(tenants) <= {world.tenant}
+
+
+async def sla_read(world: World, obj: Obj, root: str, document: str) -> Seen:
+    named = None if obj is Obj.OWN else "globex"
+
+    def allowed(value: Json) -> bool:
+        if root == "slaReport":
+            tenants = [t["tenant"] for t in value["tenants"]]
+            return bool(tenants) and sla_tenants_allowed(world, named, tenants)
+        if root == "tenantSla":
+            return bool(value["tenant"] == (named or world.tenant))
+        alerting = {a["tenant"] for a in value}  # often none: nothing is burning
+        return world.kind == "platform" or alerting <= {named or world.tenant}
+
+    body = await world.call(document, {"tenant": named})
+    seen = read(body, root, allowed, not_found_error=True)
+    names = ("globex", MADE_UP_TENANT)
+    return await as_made_up(world, seen, body, document, {"tenant": MADE_UP_TENANT}, names)
+
+
+async def q_sla_report(world: World, obj: Obj) -> Seen:
+    return await sla_read(world, obj, "slaReport", SLA_REPORT)
+
+
+async def q_sla_alerts(world: World, obj: Obj) -> Seen:
+    return await sla_read(world, obj, "slaAlerts", SLA_ALERTS)
+
+
+async def q_tenant_sla(world: World, obj: Obj) -> Seen:
+    return await sla_read(world, obj, "tenantSla", TENANT_SLA)
+
+
+# ---------------------------------------------------------------- shared fields
+
+# field name, selection, the value every order of order_input() shows
+SHARED_FIELDS: dict[str, tuple[str, str, Json]] = {
+    "Order.total": ("total", "total", TOTAL),
+    "Order.customerEmail": ("customerEmail", "customerEmail", EMAIL),
+    "OrderLine.unitPrice": ("unitPrice", "lines { unitPrice }", UNIT_PRICES),
+}
+
+
+def field_seen(body: Json, node: Json, prefix: list[Any], operation: str) -> Seen:
+    """How one order node shows the shared field: its value, or hidden as FIELD_NOT_SHARED."""
+    name, _selection, value = SHARED_FIELDS[operation]
+    errors = [e for e in errors_of(body) if e.get("path", [])[: len(prefix)] == prefix]
+    if operation == "OrderLine.unitPrice":
+        shown = [line["unitPrice"] for line in node["lines"]]
+        paths = [[*prefix, "lines", i, "unitPrice"] for i in range(len(shown))]
+        hidden = all(v is None for v in shown)
+    else:
+        shown, paths, hidden = node[name], [[*prefix, name]], node[name] is None
+    if shown == value and not errors:
+        return Seen(Outcome.ALLOWED)
+    text = json.dumps(body)
+    secrets = value if isinstance(value, list) else [value]
+    if (
+        hidden
+        and sorted(map(str, (e.get("path") for e in errors))) == sorted(map(str, paths))
+        and {code_of(e) for e in errors} == {"FIELD_NOT_SHARED"}
+        and not any(secret in text for secret in secrets)
+    ):
+        return Seen(Outcome.FIELD_NOT_SHARED)
+    return unexpected(body)
+
+
+async def shared_field(world: World, obj: Obj, operation: str) -> Seen:
+    """Read through order(id) and through orders: both must answer alike."""
+    target, selection = world.orders[obj], SHARED_FIELDS[operation][1]
+    single = await world.call(
+        f"query ($id: ID!) {{ order(id: $id) {{ id {selection} }} }}", {"id": target}
+    )
+    if is_forbidden(single, "order"):
+        one = Seen(Outcome.FORBIDDEN)
+    elif single.get("data") is None:
+        one = unexpected(single)
+    elif single["data"]["order"] is None:
+        one = Seen(Outcome.NOT_FOUND) if not errors_of(single) else unexpected(single)
+    else:
+        one = field_seen(single, single["data"]["order"], ["order"], operation)
+    listing = await world.call(
+        f"{{ orders(first: 50) {{ edges {{ node {{ id {selection} }} }} }} }}"
+    )
+    if is_forbidden(listing, "orders"):
+        many = Seen(Outcome.FORBIDDEN)
+    elif listing.get("data") is None:
+        many = unexpected(listing)
+    else:
+        found = [
+            i for i, e in enumerate(listing["data"]["orders"]["edges"]) if e["node"]["id"] == target
+        ]
+        if not found:
+            many = Seen(Outcome.NOT_FOUND)
+        else:
+            node = listing["data"]["orders"]["edges"][found[0]]["node"]
+            many = field_seen(listing, node, ["orders", "edges", found[0], "node"], operation)
+    if one.outcome == many.outcome:
+        return one
+    return Seen(
+        "DIFFERS", f"order(id): {one.outcome} {one.detail}; orders: {many.outcome} {many.detail}"
+    )
+
+
+def shared_field_probe(operation: str) -> Probe:
+    async def probe(world: World, obj: Obj) -> Seen:
+        return await shared_field(world, obj, operation)
+
+    return probe
+
+
+# ---------------------------------------------------------------- mutations
+
+USER_ERROR_OUTCOMES = {
+    "NOT_FOUND": Outcome.NOT_FOUND,
+    "FORBIDDEN": Outcome.REFUSED,
+    "INVALID_STATE": Outcome.INVALID_STATE,
+    "INVALID": Outcome.INVALID,
+}
+
+
+def mutation_seen(body: Json, root: str, ok: Callable[[Json], bool]) -> Seen:
+    if is_forbidden(body, root):
+        return Seen(Outcome.FORBIDDEN)
+    if errors_of(body) or body.get("data") is None:
+        return unexpected(body)
+    payload = body["data"][root]
+    user_errors = payload["userErrors"]
+    if not user_errors:
+        return Seen(Outcome.ALLOWED) if ok(payload) else unexpected(payload)
+    results = [v for k, v in payload.items() if k != "userErrors"]
+    if len(user_errors) == 1 and all(v is None for v in results):
+        outcome = USER_ERROR_OUTCOMES.get(user_errors[0]["code"])
+        if outcome is not None:
+            return Seen(outcome)
+    return unexpected(payload)
+
+
+def error_shape(body: Json, root: str) -> Json:
+    payload = (body.get("data") or {}).get(root) or {}
+    return [(e["code"], e["field"]) for e in payload.get("userErrors", [])]
+
+
+async def mutate(
+    world: World,
+    root: str,
+    document: str,
+    variables: dict[str, Any],
+    *,
+    ok: Callable[[Json], bool],
+    snapshot: Callable[[], Awaitable[Json]],
+    made_up: dict[str, Any] | None = None,
+) -> Seen:
+    """Runs one mutation row: ALLOWED must change the object, anything else must not."""
+    before = await snapshot()
+    body = await world.call(document, variables)
+    seen = mutation_seen(body, root, ok)
+    after = await snapshot()
+    if seen.outcome == Outcome.ALLOWED and after == before:
+        return Seen("NO_EFFECT", f"answered ALLOWED but changed nothing: {before}")
+    if seen.outcome != Outcome.ALLOWED and after != before:
+        return Seen("CHANGED", f"answered {seen.outcome} yet {before} -> {after}")
+    if seen.outcome == Outcome.NOT_FOUND and made_up is not None:
+        fake = await world.call(document, made_up)
+        if error_shape(fake, root) != error_shape(body, root):
+            return Seen("LEAKS", f"{error_shape(body, root)} vs made-up {error_shape(fake, root)}")
+    return seen
+
+
+async def fresh_order(world: World, obj: Obj) -> str:
+    merchant = "globex" if obj is Obj.OTHER else "acme"
+    return await world.new_order(
+        merchant, delivered=obj in (Obj.OWN_DELIVERED, Obj.SHARED_DELIVERED)
+    )
+
+
+def order_snapshot(world: World, order_id: str) -> Callable[[], Awaitable[Json]]:
+    return lambda: world.snapshot(ORDER_STATE, {"id": order_id})
+
+
+MADE_UP_ORDER = {"input": {"orderId": to_global_id("Order", uuid.UUID(int=7)), "status": "SHIPPED"}}
+
+
+async def m_create_order(world: World, obj: Obj) -> Seen:
+    return await mutate(
+        world,
+        "createOrder",
+        CREATE_ORDER,
+        {"input": order_input()},
+        ok=lambda p: p["order"]["merchant"]["handle"] == world.tenant,
+        snapshot=lambda: world.snapshot(ORDERS),
+    )
+
+
+async def m_cancel_order(world: World, obj: Obj) -> Seen:
+    target = await fresh_order(world, obj)
+    return await mutate(
+        world,
+        "cancelOrder",
+        CANCEL_ORDER,
+        {"input": {"orderId": target}},
+        ok=lambda p: p["order"] == {"id": target, "status": "CANCELLED"},
+        snapshot=order_snapshot(world, target),
+        made_up={"input": {"orderId": MADE_UP_ORDER["input"]["orderId"]}},
+    )
+
+
+async def m_update_fulfillment(world: World, obj: Obj) -> Seen:
+    target = await fresh_order(world, obj)
+    status = "DELIVERED" if obj in (Obj.OWN_DELIVERED, Obj.SHARED_DELIVERED) else "SHIPPED"
+    return await mutate(
+        world,
+        "updateFulfillment",
+        UPDATE_FULFILLMENT,
+        {"input": {"orderId": target, "status": status}},
+        ok=lambda p: p["order"] == {"id": target, "status": status},
+        snapshot=order_snapshot(world, target),
+        made_up=MADE_UP_ORDER,
+    )
+
+
+async def m_grant_order_access(world: World, obj: Obj) -> Seen:
+    partner = await world.new_partner()
+    spec = {"partner": partner, "profile": "FULL", "actions": ["READ"]}
+    return await mutate(
+        world,
+        "grantOrderAccess",
+        GRANT,
+        {"input": spec},
+        ok=lambda p: (
+            (p["grant"]["merchant"]["handle"], p["grant"]["partner"]["handle"])
+            == (world.tenant, partner)
+        ),
+        snapshot=lambda: world.snapshot(ALL_GRANTS),
+    )
+
+
+async def m_revoke_order_access(world: World, obj: Obj) -> Seen:
+    if obj is Obj.OTHER:
+        target = await world.new_grant("globex")
+    elif world.kind == "partner":  # the grant it received: there is only the one
+        target = world.grants[Obj.OWN]
+    else:
+        target = await world.new_grant("acme")
+
+    async def snapshot() -> Json:
+        data = await world.snapshot(ALL_GRANTS)
+        return [g for g in data["orderAccessGrants"] if g["id"] == target]
+
+    made_up = {"grantId": to_global_id("OrderAccessGrant", uuid.UUID(int=7))}
+    return await mutate(
+        world,
+        "revokeOrderAccess",
+        REVOKE,
+        {"grantId": target},
+        ok=lambda p: p["grant"]["id"] == target and p["grant"]["revokedAt"] is not None,
+        snapshot=snapshot,
+        made_up=made_up,
+    )
+
+
+async def m_create_tenant(world: World, obj: Obj) -> Seen:
+    handle = world.name("made")
+    spec = {"handle": handle, "name": "Made In The Matrix", "kind": "MERCHANT"}
+    return await mutate(
+        world,
+        "createTenant",
+        CREATE_TENANT,
+        {"input": spec},
+        ok=lambda p: p["tenant"]["handle"] == handle,
+        snapshot=lambda: world.snapshot(TENANT_STATE, {"handle": handle}),
+    )
+
+
+async def m_update_tenant(world: World, obj: Obj) -> Seen:
+    handle, name = tenant_of(world, obj), world.name("Renamed")
+    return await mutate(
+        world,
+        "updateTenant",
+        UPDATE_TENANT,
+        {"input": {"handle": handle, "name": name}},
+        ok=lambda p: p["tenant"] == {"handle": handle, "name": name},
+        snapshot=lambda: world.snapshot(TENANT_STATE, {"handle": handle}),
+        made_up={"input": {"handle": MADE_UP_TENANT, "name": name}},
+    )
+
+
+def clients_snapshot(world: World, tenant: str) -> Callable[[], Awaitable[Json]]:
+    return lambda: world.snapshot(CLIENT_STATE, {"tenant": tenant})
+
+
+async def m_create_api_client(world: World, obj: Obj) -> Seen:
+    client_id = world.name("new-client")
+    if obj is Obj.OWN:
+        tenant, spec = world.tenant, {"clientId": client_id, "roles": [ROLE_OF_KIND[world.kind]]}
+    else:
+        tenant = "globex"
+        spec = {"clientId": client_id, "roles": ["merchant_viewer"], "tenant": tenant}
+    seen = await mutate(
+        world,
+        "createApiClient",
+        CREATE_CLIENT,
+        {"input": spec},
+        ok=lambda p: (
+            p["apiClient"] == {"clientId": client_id, "tenant": {"handle": tenant}}
+            and bool(p["clientSecret"])
+        ),
+        snapshot=clients_snapshot(world, tenant),
+        made_up={"input": {**spec, "tenant": MADE_UP_TENANT}},
+    )
+    if seen.outcome == Outcome.ALLOWED:
+        world.spare_clients.setdefault(tenant, []).append(client_id)
+    return seen
+
+
+async def client_row(
+    world: World, obj: Obj, root: str, document: str, ok: Callable[[Json, str, str], bool]
+) -> Seen:
+    """A row acting on a fresh client of the caller's tenant (own) or globex's (other).
+
+    Argon2 makes clients slow to make, so they are pooled: one made by createApiClient,
+    or still there after a row that answered as the matrix can expect, serves the next
+    row as well as a new one would.
+    """
+    tenant, kind = (world.tenant, world.kind) if obj is Obj.OWN else ("globex", "merchant")
+    pool = world.spare_clients.setdefault(tenant, [])
+    if pool:
+        target = pool.pop()
+    else:
+        made = await world.new_client(tenant, kind)
+        target = made["apiClient"]["clientId"]
+    seen = await mutate(
+        world,
+        root,
+        document,
+        {"clientId": target},
+        ok=lambda p: ok(p, tenant, target),
+        snapshot=clients_snapshot(world, tenant),
+        made_up={"clientId": MADE_UP_CLIENT},
+    )
+    deleted = root == "deleteApiClient" and seen.outcome == Outcome.ALLOWED
+    if seen.outcome in set(Outcome) and not deleted:
+        pool.append(target)
+    return seen
+
+
+async def m_rotate_api_client_secret(world: World, obj: Obj) -> Seen:
+    def ok(payload: Json, tenant: str, target: str) -> bool:
+        shown = {"clientId": target, "tenant": {"handle": tenant}}
+        return payload["apiClient"] == shown and bool(payload["clientSecret"])
+
+    return await client_row(world, obj, "rotateApiClientSecret", ROTATE_SECRET, ok)
+
+
+async def m_delete_api_client(world: World, obj: Obj) -> Seen:
+    def ok(payload: Json, tenant: str, target: str) -> bool:
+        return bool(payload["deletedClientId"] == target)
+
+    return await client_row(world, obj, "deleteApiClient", DELETE_CLIENT, ok)
+
+
+async def m_set_tenant_sla(world: World, obj: Obj) -> Seen:
+    handle, availability = tenant_of(world, obj), 90 + world.serial() / 100
+    spec = {"tenant": handle, "availability": availability}
+    return await mutate(
+        world,
+        "setTenantSla",
+        SET_SLA,
+        {"input": spec},
+        ok=lambda p: p["sla"] == spec,
+        snapshot=lambda: world.snapshot(TENANT_SLA, {"tenant": handle}),
+        made_up={"input": {**spec, "tenant": MADE_UP_TENANT}},
+    )
+
+
+Probe = Callable[[World, Obj], Awaitable[Seen]]
+
+PROBES: dict[str, Probe] = {
+    "Query.viewer": q_viewer,
+    "Query.order": q_order,
+    "Query.orders": q_orders,
+    "Query.orderAccessGrants": q_order_access_grants,
+    "Query.tenants": q_tenants,
+    "Query.tenant": q_tenant,
+    "Query.apiClients": q_api_clients,
+    "Query.auditLog": q_audit_log,
+    "Query.slaReport": q_sla_report,
+    "Query.slaAlerts": q_sla_alerts,
+    "Query.tenantSla": q_tenant_sla,
+    **{operation: shared_field_probe(operation) for operation in SHARED_FIELDS},
+    "Mutation.createOrder": m_create_order,
+    "Mutation.cancelOrder": m_cancel_order,
+    "Mutation.updateFulfillment": m_update_fulfillment,
+    "Mutation.grantOrderAccess": m_grant_order_access,
+    "Mutation.revokeOrderAccess": m_revoke_order_access,
+    "Mutation.createTenant": m_create_tenant,
+    "Mutation.updateTenant": m_update_tenant,
+    "Mutation.createApiClient": m_create_api_client,
+    "Mutation.rotateApiClientSecret": m_rotate_api_client_secret,
+    "Mutation.deleteApiClient": m_delete_api_client,
+    "Mutation.setTenantSla": m_set_tenant_sla,
+}
+
+
+async def run_row(world: World, row: Row) -> Seen:
+    try:
+        return await PROBES[row.operation](world, row.obj)
+    except Exception as error:  # a broken answer is one mismatch, not the end of the run
+        return Seen("ERROR", repr(error)[:600])
+
+
+@pytest.mark.parametrize("state", list(RoleState), ids=str)
+async def test_matrix(api: Api, settings: Settings, state: RoleState) -> None:
+    world = await build_world(api, settings, state)
+    mismatches = []
+    for row in rows_for(state):
+        seen = await run_row(world, row)
+        if seen.outcome != row.expected:
+            mismatches.append(
+                f"{row.operation} on {row.obj}: expected {row.expected}, got {seen.outcome}"
+                + (f"\n    {seen.detail}" if seen.detail else "")
+            )
+    assert not mismatches, f"{state} ({world.caller}):\n" + "\n".join(mismatches)
+
+
+# ---------------------------------------------------------------- completeness
+
+
+def schema_operations() -> set[str]:
+    """Every query and mutation, and every field a share profile can hide."""
+    sdl = build_schema(Settings(_env_file=None)).as_str()
+    schema = parse_sdl(sdl)
+    assert schema.query_type is not None
+    assert schema.mutation_type is not None
+    names = {f"Query.{name}" for name in schema.query_type.fields}
+    names |= {f"Mutation.{name}" for name in schema.mutation_type.fields}
+    names |= {"Order.total", "Order.customerEmail", "OrderLine.unitPrice"}
+    for type_name, graphql_type in schema.type_map.items():
+        if isinstance(graphql_type, GraphQLObjectType) and not type_name.startswith("__"):
+            for name, graphql_field in graphql_type.fields.items():
+                if "share profile" in (graphql_field.description or "").lower():
+                    names.add(f"{type_name}.{name}")
+    return names
+
+
+def test_every_operation_and_shared_field_has_a_row_for_every_role_state() -> None:
+    covered: dict[str, set[RoleState]] = {}
+    for row in MATRIX:
+        covered.setdefault(row.operation, set()).add(row.state)
+    missing = {
+        operation: sorted(str(state) for state in set(RoleState) - covered.get(operation, set()))
+        for operation in sorted(schema_operations())
+        if covered.get(operation, set()) != set(RoleState)
+    }
+    assert not missing, f"tests/policy/matrix.py lacks rows for: {missing}"
+
+
+def test_every_row_names_a_real_operation_with_a_probe() -> None:
+    operations = {row.operation for row in MATRIX}
+    assert operations <= schema_operations(), operations - schema_operations()
+    assert operations <= PROBES.keys(), operations - PROBES.keys()

@@ -1,0 +1,99 @@
+"""`oaas sla report`: json and table from the same numbers; bad input is one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from oaas.db.types import utcnow
+from oaas.settings import Settings
+from tests.conftest import Api
+from tests.manifests.conftest import Cli
+from tests.orders.documents import ORDERS
+from tests.sla.helpers import components, flush_sli, report, tenant_entry, trace_id
+
+
+@pytest.fixture
+def cli(settings: Settings, tmp_path: Path) -> Cli:
+    workdir = tmp_path / "cli"
+    workdir.mkdir()
+    return Cli(settings.database_url, workdir)
+
+
+async def test_json_report_equals_the_api_report(api: Api, cli: Cli) -> None:
+    components(api).tracing.aggregator.drain()
+    ids = {
+        trace_id(await api.graphql(ORDERS, {"first": 1}, as_client="acme-shop")) for _ in range(3)
+    }
+    await flush_sli(api)
+
+    since = (utcnow() - timedelta(hours=2)).replace(microsecond=0)
+    result = await cli.call(
+        "sla", "report", "--tenant", "acme", "--since", since.isoformat(), "--format", "json"
+    )
+
+    assert (result.code, result.err) == (0, ""), result
+    data = json.loads(result.out)
+    assert set(data) == {"since", "until", "tenants"}
+    assert data["since"] == since.isoformat()
+    [acme] = data["tenants"]
+    assert acme["tenant"] == "acme"
+    assert acme["requests"] == 3
+    [orders] = acme["operations"]
+    assert (orders["operation"], orders["count"], orders["bad"]) == ("orders", 3, 0)
+    assert set(orders["exemplarTraceIds"]) == ids
+    assert set(acme["fulfilment"]) == {
+        "ordersDue",
+        "shippedOnTime",
+        "late",
+        "deviationRate",
+        "maxDeviationRate",
+        "met",
+        "orderToShipP50Hours",
+        "orderToShipP95Hours",
+    }
+    api_view = tenant_entry(
+        await report(api, tenant="acme", since=data["since"], until=data["until"]), "acme"
+    )
+    for key in ("requests", "bad", "availability", "availabilityTarget", "met", "burnRate"):
+        assert api_view[key] == acme[key], key
+
+
+async def test_table_report_marks_met_and_breached(api: Api, cli: Cli) -> None:
+    components(api).tracing.aggregator.drain()
+    await api.graphql(ORDERS, {"first": 1}, as_client="globex-shop")
+    await flush_sli(api)
+
+    result = await cli.call("sla", "report")
+
+    assert (result.code, result.err) == (0, ""), result
+    lines = result.lines
+    assert lines[0].startswith("SLA report ")
+    globex = next(line for line in lines if line.startswith("globex: "))
+    assert "availability 100.000% (target 99.900%) met" in globex
+    assert any(line.split()[:3] == ["orders", "1", "0"] and line.endswith("met") for line in lines)
+    assert any(line.startswith("acme: ") for line in lines)
+    assert any("fulfilment: due" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xml"], "--format: must be table or json, not 'xml'"),
+        (["--since", "yesterday"], "--since: not an ISO 8601 time: 'yesterday'"),
+        (["--tenant", "nobody"], "--tenant: no tenant 'nobody'"),
+        (
+            ["--since", "2026-01-02T00:00:00Z", "--until", "2026-01-01T00:00:00Z"],
+            "--since: since must be before until",
+        ),
+    ],
+)
+async def test_bad_input_is_one_line_and_exit_2(cli: Cli, args: list[str], message: str) -> None:
+    result = await cli.call("sla", "report", *args)
+    assert result.code == 2
+    assert len(result.err_lines) == 1, result.err
+    assert result.err_lines[0].startswith(message)
+    assert result.out == ""

@@ -1,0 +1,102 @@
+"""OTLP/HTTP export: a receiver in the test decodes what the app sends."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from oaas.app import create_app
+from oaas.settings import Settings
+from tests.conftest import ISSUER, Api
+from tests.orders.documents import ORDERS
+from tests.sla.helpers import trace_id
+
+
+class Receiver(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.requests: list[tuple[str, ExportTraceServiceRequest]] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        message = ExportTraceServiceRequest()
+        message.ParseFromString(body)
+        self.server.requests.append((self.path, message))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_request_spans_reach_an_otlp_receiver(
+    settings: Settings, tmp_path: Path, receiver: Receiver
+) -> None:
+    exporting = settings.model_copy(update={"otlp_endpoint": receiver.endpoint})
+    app = create_app(exporting)
+    components = app.state.components
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=ISSUER
+        ) as http:
+            api = Api(http)
+            response = await api.graphql(ORDERS, {"first": 1}, as_client="acme-shop")
+            assert response.status_code == 200
+        assert await asyncio.to_thread(components.tracing.provider.force_flush, 10_000)
+    finally:
+        components.tracing.shutdown()
+        await components.database.dispose()
+
+    wanted = trace_id(response)
+    spans = [
+        (resource.resource, span)
+        for path, message in receiver.requests
+        for resource in message.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert {path for path, _ in receiver.requests} == {"/v1/traces"}
+    of_request = [(r, s) for r, s in spans if s.trace_id.hex() == wanted]
+    names = {s.name for _, s in of_request}
+    assert "POST /graphql" in names
+    assert any(name.startswith("SQL ") for name in names)  # SQL spans are children
+    server = next(s for _, s in of_request if s.name == "POST /graphql")
+    attributes = {a.key: a.value for a in server.attributes}
+    assert attributes["oaas.tenant"].string_value == "acme"
+    assert attributes["oaas.operation"].string_value == "orders"
+    assert attributes["http.response.status_code"].int_value == 200
+    resource = {a.key: a.value.string_value for a in of_request[0][0].attributes}
+    assert resource["service.name"] == "oaas"

@@ -7,7 +7,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: install demo serve test lint typecheck imports pytest fuzz bench clean
+.PHONY: install demo serve test lint typecheck imports pytest fuzz bench schema clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -42,6 +42,9 @@ test: lint typecheck imports pytest
 OAAS_FUZZ_EXAMPLES ?= 500
 fuzz: install
 	OAAS_FUZZ_EXAMPLES=$(OAAS_FUZZ_EXAMPLES) $(RUN) pytest tests/fuzz --timeout=0 -p no:logging
+
+schema: install
+	OAAS_UPDATE_SCHEMA=1 $(RUN) pytest -q tests/contract
 
 bench: install
 	$(RUN) python -m ops.bench

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -16,6 +14,7 @@ from graphql import (
     GraphQLSchema,
     build_schema,
 )
+
 from oaas.graphql.schema import build_schema as build_oaas_schema
 from oaas.settings import Settings
 
@@ -24,11 +23,19 @@ CONTRACT = REPO.parent / "shared" / "docs" / "contract.graphql"
 SNAPSHOT = REPO / "schema.graphql"
 
 
+COPY = Path(__file__).with_name("contract.graphql")
+
+
 def _contract_path() -> Path:
-    for candidate in (CONTRACT, REPO / ".." / ".." / "shared" / "docs" / "contract.graphql"):
-        if candidate.is_file():
-            return candidate
-    pytest.skip("contract.graphql is not beside the checkout (../shared/docs)")
+    """The shared contract beside the checkout when there, else the copy kept here."""
+    return CONTRACT if CONTRACT.is_file() else COPY
+
+
+def test_the_kept_copy_matches_the_shared_contract() -> None:
+    if CONTRACT.is_file():
+        assert COPY.read_text() == CONTRACT.read_text(), (
+            "tests/contract/contract.graphql differs from ../shared/docs/contract.graphql: copy it"
+        )
 
 
 def _ours() -> GraphQLSchema:

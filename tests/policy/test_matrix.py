@@ -18,11 +18,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from graphql import GraphQLObjectType
+from graphql import build_schema as parse_sdl
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from graphql import GraphQLObjectType
-from graphql import build_schema as parse_sdl
 from oaas.db.types import utcnow
 from oaas.graphql.ids import from_global_id, to_global_id
 from oaas.graphql.schema import build_schema

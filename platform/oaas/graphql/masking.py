@@ -11,10 +11,10 @@ pass unchanged.
 
 from __future__ import annotations
 
+from graphql import GraphQLError
 from opentelemetry import trace
 from strawberry.extensions import MaskErrors
 
-from graphql import GraphQLError
 from oaas.graphql.context import Context
 
 

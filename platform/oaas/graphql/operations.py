@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from strawberry.extensions import SchemaExtension
-
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
 
 
 class RequireOperationName(SchemaExtension):

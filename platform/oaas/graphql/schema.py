@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -18,7 +19,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from graphql import GraphQLError
 from oaas.graphql.audit import AuditQuery
 from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.limits import Limits, limits_rule, tag_limit_errors

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import strawberry
-
 from graphql import GraphQLError
+
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from graphql import FieldNode, OperationDefinitionNode
 from opentelemetry import trace
 from strawberry.extensions import SchemaExtension
 
-from graphql import FieldNode, OperationDefinitionNode
 from oaas.graphql.masking import is_unexpected
 from oaas.telemetry.sli import OPERATION_ATTRIBUTE, UNEXPECTED_ATTRIBUTE
 

@@ -14,9 +14,9 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
+from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
 from oaas.graphql.context import Context
 from oaas.graphql.cost import operation_cost
 from oaas.graphql.limits import REJECTED, Limits, oversized_lists

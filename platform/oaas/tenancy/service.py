@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.policy import Principal, TenantKind, default_policy, is_allowed, require
@@ -94,6 +95,15 @@ async def create_tenant(
     tenant = Tenant(handle=handle, name=name, kind=kind, status=status, plan=plan or "standard")
     session.add(tenant)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=tenant.id,
+        act="tenant.created",
+        object_type="Tenant",
+        object_id=handle,
+        detail={"name": name, "kind": str(kind), "status": str(status), "plan": tenant.plan},
+    )
     return tenant
 
 
@@ -113,6 +123,7 @@ async def update_tenant(
     if problems:
         raise ValidationFailed(problems)
     changed = False
+    before = {"name": tenant.name, "status": str(tenant.status), "plan": tenant.plan}
     if name is not None and name != tenant.name:
         tenant.name = name
         changed = True
@@ -129,6 +140,16 @@ async def update_tenant(
     if changed:
         tenant.updated_at = utcnow()
         await session.flush()
+        after = {"name": tenant.name, "status": str(tenant.status), "plan": tenant.plan}
+        await audit.record(
+            session,
+            principal,
+            tenant_id=tenant.id,
+            act="tenant.updated",
+            object_type="Tenant",
+            object_id=tenant.handle,
+            detail={k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]},
+        )
     return changed
 
 
@@ -233,6 +254,15 @@ async def create_client(
     )
     session.add(client)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=tenant.id,
+        act="client.created",
+        object_type="ApiClient",
+        object_id=client_id,
+        detail={"roles": unique_roles},
+    )
     return IssuedSecret(client=client, tenant=tenant, secret=plain)
 
 
@@ -247,13 +277,27 @@ async def update_client(
     field_prefix: Field = ("input",),
 ) -> None:
     require(principal, "client:admin", tenant.id)
+    detail: dict[str, object] = {}
     if roles is not None:
-        client.roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
+        new_roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
+        if new_roles != sorted(client.roles):
+            detail["roles"] = {"from": sorted(client.roles), "to": new_roles}
+        client.roles = new_roles
     if secret is not None:
         _check_secret(secret, (*field_prefix, "secret"))
         client.secret_hash = hash_secret(secret)
+        detail["secret_replaced"] = True  # never the secret itself
     client.updated_at = utcnow()
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=tenant.id,
+        act="client.updated",
+        object_type="ApiClient",
+        object_id=client.client_id,
+        detail=detail,
+    )
 
 
 async def rotate_client_secret(
@@ -279,3 +323,11 @@ async def delete_client(session: AsyncSession, principal: Principal, client: Api
     require(principal, "client:admin", client.tenant_id)
     await session.delete(client)
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=client.tenant_id,
+        act="client.deleted",
+        object_type="ApiClient",
+        object_id=client.client_id,
+    )

@@ -89,7 +89,7 @@ def _prepare(workdir: Path, database_url: str) -> dict[str, str]:
     text = demo.read_text()
     text = text.replace(
         "tenants:\n",
-        "plans:\n  - {name: bench, bucket_size: 100000000, restore_rate: 100000000, max_query_cost: 10000}\ntenants:\n",
+        "plans:\n  - {name: bench, bucket_size: 10000000, restore_rate: 1000000, max_query_cost: 10000}\ntenants:\n",
         1,
     )
     text = text.replace("    kind: merchant\n", "    kind: merchant\n    plan: bench\n")

@@ -65,9 +65,12 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
     )
+    # One rule class for the schema's life: ValidationCache keys on the rule classes,
+    # so a class made per request would never hit.
+    limits_check = limits_rule(limits)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules([limits_rule(limits)]),
+        lambda: AddValidationRules([limits_check]),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules([NoUnstorableStrings]),

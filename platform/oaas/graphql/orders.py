@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypedDict
 from uuid import UUID
 
 import strawberry
@@ -18,7 +19,7 @@ from oaas.graphql.shared_fields import load_partner_access, require_shared
 from oaas.graphql.tenancy import Tenant
 from oaas.orders import service
 from oaas.orders.models import OrderStatus
-from oaas.orders.records import OrderRecord
+from oaas.orders.records import AddressRecord, OrderRecord
 from oaas.orders.repository import MAX_PAGE_SIZE, OrderFilter, OrderRepository, PageCursor
 from oaas.orders.validation import AddressInput as DomainAddress
 from oaas.orders.validation import LineInput, OrderInput
@@ -84,15 +85,7 @@ class Order(Node):
             status=record.status,
             channel=record.channel,
             currency=record.currency,
-            shipping_address=Address(
-                name=address.name,
-                line1=address.line1,
-                line2=address.line2,
-                city=address.city,
-                region=address.region,
-                postal_code=address.postal_code,
-                country=address.country,
-            ),
+            shipping_address=Address(**_address_fields(address)),
             tracking_number=record.tracking_number,
             carrier=record.carrier,
             cancel_reason=record.cancel_reason,
@@ -321,6 +314,29 @@ class OrdersQuery:
         )
 
 
+class _AddressFields(TypedDict):
+    name: str | None
+    line1: str
+    line2: str | None
+    city: str
+    region: str | None
+    postal_code: str | None
+    country: str
+
+
+def _address_fields(address: AddressRecord | AddressInput) -> _AddressFields:
+    """The same seven fields on the domain and the API side, both directions."""
+    return {
+        "name": address.name,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "region": address.region,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
+
+
 def _order_input(data: CreateOrderInput) -> OrderInput:
     address = data.shipping_address
     return OrderInput(
@@ -328,15 +344,7 @@ def _order_input(data: CreateOrderInput) -> OrderInput:
         external_id=data.external_id,
         channel=data.channel,
         customer_email=data.customer_email,
-        shipping_address=DomainAddress(
-            name=address.name,
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            region=address.region,
-            postal_code=address.postal_code,
-            country=address.country,
-        ),
+        shipping_address=DomainAddress(**_address_fields(address)),
         lines=tuple(
             LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
             for line in data.lines

@@ -221,6 +221,35 @@ async def _insert_order(
     )
 
 
+async def _change_order(
+    session: AsyncSession,
+    principal: Principal,
+    order: OrderRecord,
+    values: dict[str, object],
+    event_type: str,
+    *,
+    at: datetime,
+    message: str | None,
+    detail: dict[str, object],
+) -> None:
+    """Updates the order row and appends its event: every change of an order, in one place."""
+    await session.execute(
+        update(orders)
+        .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
+        .values(**values)
+    )
+    await append_event(
+        session,
+        principal,
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        type=event_type,
+        at=at,
+        message=message,
+        detail=detail,
+    )
+
+
 @dataclass(frozen=True)
 class CancelLine:
     sku: str
@@ -286,17 +315,12 @@ async def cancel_order(
         values["status"] = OrderStatus.CANCELLED.value
     if reason is not None:
         values["cancel_reason"] = reason
-    await session.execute(
-        update(orders)
-        .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
-        .values(**values)
-    )
-    await append_event(
+    await _change_order(
         session,
         principal,
-        tenant_id=order.tenant_id,
-        order_id=order.id,
-        type=EventType.CANCELLED if fully else EventType.LINES_CANCELLED,
+        order,
+        values,
+        EventType.CANCELLED if fully else EventType.LINES_CANCELLED,
         at=now,
         message=reason,
         detail={
@@ -386,17 +410,12 @@ async def update_fulfillment(
         values["tracking_number"] = tracking_number
     if carrier is not None:
         values["carrier"] = carrier
-    await session.execute(
-        update(orders)
-        .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
-        .values(**values)
-    )
-    await append_event(
+    await _change_order(
         session,
         principal,
-        tenant_id=order.tenant_id,
-        order_id=order.id,
-        type=EventType.FULFILLMENT_UPDATED,
+        order,
+        values,
+        EventType.FULFILLMENT_UPDATED,
         at=now,
         message=f"{order.status.value} -> {status.value}",
         detail={

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ops.bench import policy
+from ops.bench import gateway, policy
 
 
 def main() -> None:
     policy.main()
+    gateway.main()
 
 
 if __name__ == "__main__":

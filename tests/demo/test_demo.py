@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,7 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.servers import free_port
 
 
 def _printed_commands(text: str) -> list[str]:
@@ -36,7 +30,7 @@ def _printed_commands(text: str) -> list[str]:
 
 
 def test_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OAAS_")}
     log_path = tmp_path / "demo.log"
     with log_path.open("w") as log:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from oaas.settings import Settings
 from tests.conftest import DEMO_SECRET, Api
+from tests.servers import serve
 
 # 20 aliases of viewer { tenant { handle } }: 2 points each, 40 in all.
 HEAVY = "{ " + " ".join(f"v{i}: viewer {{ tenant {{ handle }} }}" for i in range(20)) + " }"
@@ -63,13 +62,6 @@ async def test_a_tenant_over_its_bucket_is_throttled_and_others_are_not(
     assert "errors" not in other.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _redis_available() -> bool:
     try:
         import redis
@@ -84,40 +76,11 @@ def _redis_available() -> bool:
 def two_workers(database_url: str, tmp_path: Path) -> Iterator[str]:
     if not _redis_available():
         pytest.skip(f"shared buckets need Redis at {REDIS_URL} (OAAS_TEST_REDIS_URL)")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OAAS_DATABASE_URL": database_url,
-        "OAAS_ISSUER": base,
-        "OAAS_SIGNING_KEY_FILE": str(tmp_path / "keys.json"),
-        "OAAS_REDIS_URL": REDIS_URL,
-        "OAAS_REDIS_PREFIX": f"oaas-test:{uuid.uuid4().hex}:",
-        "OAAS_LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oaas", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
+    prefix = f"oaas-test:{uuid.uuid4().hex}:"
+    with serve(
+        database_url, tmp_path, env={"OAAS_REDIS_URL": REDIS_URL, "OAAS_REDIS_PREFIX": prefix}
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 async def test_two_workers_share_one_bucket_in_redis(database_url: str, two_workers: str) -> None:

@@ -7,11 +7,6 @@ requests over 20 idempotency keys at it at once.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,54 +16,16 @@ import pytest
 
 from tests.conftest import DEMO_SECRET
 from tests.orders.documents import CREATE_ORDER, ORDERS, order_input
+from tests.servers import serve
 
 KEYS = 20
 REQUESTS = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OAAS_DATABASE_URL": database_url,
-        "OAAS_ISSUER": base,
-        "OAAS_SIGNING_KEY_FILE": str(tmp_path / "keys.json"),
-        "OAAS_LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oaas", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
-        else:
-            pytest.fail("the server did not become ready: " + (tmp_path / "server.log").read_text())
+    with serve(database_url, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 async def test_two_workers_make_one_order_per_key(server: str) -> None:

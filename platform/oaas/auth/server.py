@@ -145,9 +145,6 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
     def create_oauth2_request(self, request: _FormRequest) -> _FormRequest:
         return request
 
-    def create_json_request(self, request: Any) -> Any:
-        raise NotImplementedError("only the token endpoint is served")
-
     def handle_response(
         self, status: int, body: dict[str, Any], headers: list[tuple[str, str]]
     ) -> TokenResponse:

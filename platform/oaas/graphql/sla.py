@@ -13,7 +13,6 @@ from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
 from oaas.graphql.permissions import allowed
-from oaas.policy import is_allowed
 from oaas.sla import alerts as sla_alerts
 from oaas.sla import definitions, reports
 from oaas.tenancy import service as tenancy
@@ -215,9 +214,9 @@ _INPUT_FIELDS = {
 
 async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
     session, principal = info.context.session, info.context.principal
-    tenant = await tenancy.find_tenant(session, input.tenant)
-    if tenant is None or not is_allowed(principal, "sla:write", tenant.id):
-        raise OaasError(ErrorCode.NOT_FOUND, f"no tenant {input.tenant!r}", ("input", "tenant"))
+    tenant = await tenancy.get_tenant(
+        session, principal, input.tenant, ("input", "tenant"), action="sla:write"
+    )
     data: dict[str, object] = {}
     for key in ("availability", "fulfilment_hours", "max_deviation_rate"):
         value = getattr(input, key)

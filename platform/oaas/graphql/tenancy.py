@@ -12,7 +12,7 @@ from oaas.graphql.errors import UserError, run
 from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
-from oaas.policy import TenantKind, is_allowed
+from oaas.policy import TenantKind
 from oaas.tenancy import service
 from oaas.tenancy.models import ApiClient as ApiClientRow
 from oaas.tenancy.models import Tenant as TenantRow
@@ -140,17 +140,9 @@ class DeleteApiClientPayload:
 
 
 async def _own_or_named_tenant(info: Info, handle: str | None, field: tuple[str, ...]) -> TenantRow:
-    session, principal = info.context.session, info.context.principal
-    if handle is None:
-        return await session.get_one(TenantRow, principal.tenant_id)
-    tenant = await service.find_tenant(session, handle)
-    if tenant is None or not _may_admin_clients(info, tenant):
-        raise OaasError(ErrorCode.NOT_FOUND, f"no tenant {handle!r}", field)
-    return tenant
-
-
-def _may_admin_clients(info: Info, tenant: TenantRow) -> bool:
-    return is_allowed(info.context.principal, "client:admin", tenant.id)
+    return await service.get_tenant(
+        info.context.session, info.context.principal, handle, field, action="client:admin"
+    )
 
 
 @strawberry.type

@@ -122,21 +122,27 @@ class OrderRepository:
         )
         return [order_record(row) for row in await self.session.execute(query)]
 
+    async def _rows_of_orders(
+        self, table: Table, keys: Sequence[tuple[UUID, UUID]], then_by: Any
+    ) -> Sequence[Row[Any]]:
+        """The rows of `table` (lines, events) belonging to these orders, in one statement."""
+        if not keys:
+            return []
+        query = (
+            select(table)
+            .where(
+                tuple_(table.c.tenant_id, table.c.order_id).in_(list(keys)),
+                visible_tenants(self.principal, table.c.tenant_id),
+            )
+            .order_by(table.c.tenant_id, table.c.order_id, then_by)
+        )
+        return list(await self.session.execute(query))
+
     async def lines_of(
         self, keys: Sequence[tuple[UUID, UUID]], currencies: dict[tuple[UUID, UUID], str]
     ) -> dict[tuple[UUID, UUID], list[LineRecord]]:
         found: dict[tuple[UUID, UUID], list[LineRecord]] = defaultdict(list)
-        if not keys:
-            return found
-        query = (
-            select(lines)
-            .where(
-                tuple_(lines.c.tenant_id, lines.c.order_id).in_(list(keys)),
-                visible_tenants(self.principal, lines.c.tenant_id),
-            )
-            .order_by(lines.c.tenant_id, lines.c.order_id, lines.c.position)
-        )
-        for row in await self.session.execute(query):
+        for row in await self._rows_of_orders(lines, keys, lines.c.position):
             key = (row.tenant_id, row.order_id)
             exponent = _exponent(currencies.get(key, "XXX"))
             found[key].append(
@@ -154,17 +160,7 @@ class OrderRepository:
         self, keys: Sequence[tuple[UUID, UUID]]
     ) -> dict[tuple[UUID, UUID], list[EventRecord]]:
         found: dict[tuple[UUID, UUID], list[EventRecord]] = defaultdict(list)
-        if not keys:
-            return found
-        query = (
-            select(events)
-            .where(
-                tuple_(events.c.tenant_id, events.c.order_id).in_(list(keys)),
-                visible_tenants(self.principal, events.c.tenant_id),
-            )
-            .order_by(events.c.tenant_id, events.c.order_id, events.c.id)
-        )
-        for row in await self.session.execute(query):
+        for row in await self._rows_of_orders(events, keys, events.c.id):
             found[(row.tenant_id, row.order_id)].append(
                 EventRecord(
                     type=row.type,

@@ -84,6 +84,32 @@ def _exemplars(*lists: list[str]) -> list[str]:
     return found
 
 
+def _alert(
+    tenant: str,
+    rule: BurnRule,
+    slo: str,
+    operation: str | None,
+    long_rate: float,
+    short_rate: float,
+    exemplars: list[str],
+) -> SlaAlert | None:
+    """An alert when both windows of the rule burn at or above its threshold."""
+    if long_rate < rule.threshold or short_rate < rule.threshold:
+        return None
+    return SlaAlert(
+        tenant=tenant,
+        slo=slo,
+        operation=operation,
+        severity=rule.severity,
+        threshold=rule.threshold,
+        long_window_minutes=int(rule.long.total_seconds() // 60),
+        short_window_minutes=int(rule.short.total_seconds() // 60),
+        long_burn_rate=long_rate,
+        short_burn_rate=short_rate,
+        exemplar_trace_ids=exemplars,
+    )
+
+
 async def sla_alerts(
     session: AsyncSession,
     principal: Principal,
@@ -110,46 +136,34 @@ async def sla_alerts(
             short_ops = totals[rule.short].get(row.id, {})
             long_rate = _availability_rate(long_ops, sla.error_budget)
             short_rate = _availability_rate(short_ops, sla.error_budget)
-            if long_rate >= rule.threshold and short_rate >= rule.threshold:
-                alerts.append(
-                    SlaAlert(
-                        tenant=row.handle,
-                        slo="availability",
-                        operation=None,
-                        severity=rule.severity,
-                        threshold=rule.threshold,
-                        long_window_minutes=int(rule.long.total_seconds() // 60),
-                        short_window_minutes=int(rule.short.total_seconds() // 60),
-                        long_burn_rate=long_rate,
-                        short_burn_rate=short_rate,
-                        exemplar_trace_ids=_exemplars(
-                            *(o.bad_traces for o in short_ops.values()),
-                            *(o.bad_traces for o in long_ops.values()),
-                        ),
-                    )
-                )
+            alert = _alert(
+                row.handle,
+                rule,
+                "availability",
+                None,
+                long_rate,
+                short_rate,
+                _exemplars(
+                    *(o.bad_traces for o in short_ops.values()),
+                    *(o.bad_traces for o in long_ops.values()),
+                ),
+            )
+            if alert is not None:
+                alerts.append(alert)
             for operation in sorted(long_ops):
                 target = sla.latency_target(operation)
                 long_op, short_op = long_ops[operation], short_ops.get(operation)
                 if short_op is None:
                     continue
-                long_rate = _rate(long_op.slower_than(target), long_op.count, LATENCY_BUDGET)
-                short_rate = _rate(short_op.slower_than(target), short_op.count, LATENCY_BUDGET)
-                if long_rate >= rule.threshold and short_rate >= rule.threshold:
-                    alerts.append(
-                        SlaAlert(
-                            tenant=row.handle,
-                            slo="latency",
-                            operation=operation,
-                            severity=rule.severity,
-                            threshold=rule.threshold,
-                            long_window_minutes=int(rule.long.total_seconds() // 60),
-                            short_window_minutes=int(rule.short.total_seconds() // 60),
-                            long_burn_rate=long_rate,
-                            short_burn_rate=short_rate,
-                            exemplar_trace_ids=_exemplars(
-                                short_op.slowest_traces, long_op.slowest_traces
-                            ),
-                        )
-                    )
+                alert = _alert(
+                    row.handle,
+                    rule,
+                    "latency",
+                    operation,
+                    _rate(long_op.slower_than(target), long_op.count, LATENCY_BUDGET),
+                    _rate(short_op.slower_than(target), short_op.count, LATENCY_BUDGET),
+                    _exemplars(short_op.slowest_traces, long_op.slowest_traces),
+                )
+                if alert is not None:
+                    alerts.append(alert)
     return alerts

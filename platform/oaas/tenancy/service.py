@@ -43,11 +43,19 @@ async def find_tenant(session: AsyncSession, handle: str) -> Tenant | None:
 
 
 async def get_tenant(
-    session: AsyncSession, principal: Principal, handle: str, field: Field = ("handle",)
+    session: AsyncSession,
+    principal: Principal,
+    handle: str | None,
+    field: Field = ("handle",),
+    *,
+    action: str = "tenant:admin",
 ) -> Tenant:
-    """A tenant the caller may administer; others do not exist for it."""
+    """The named tenant if the caller may take `action` on it (the caller's own when no
+    handle is given); any other does not exist for it."""
+    if handle is None:
+        return await session.get_one(Tenant, principal.tenant_id)
     tenant = await find_tenant(session, handle)
-    if tenant is None or not is_allowed(principal, "tenant:admin", tenant.id):
+    if tenant is None or not is_allowed(principal, action, tenant.id):
         raise NotFound(f"no tenant {handle!r}", field)
     return tenant
 

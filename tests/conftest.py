@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from oaas.app import create_app
-from oaas.db import Database
+from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import upgrade
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import load_manifests
@@ -82,7 +82,7 @@ async def _seed(url: str, *, demo: bool) -> None:
         await upgrade(database.write_engine)
         if demo:
             manifest = load_manifests([DEMO_MANIFEST])
-            async with database.session(write=True) as session:
+            async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
                 await apply_manifest(session, system_principal("tests"), manifest)
                 # Tests fire bursts no real client would: the demo tenants get a bucket
                 # that never runs dry (tests/limits puts tenants on small plans itself).

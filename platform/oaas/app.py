@@ -16,6 +16,8 @@ from oaas.auth.tokens import TokenVerifier
 from oaas.db import SYSTEM_SCOPE, Database
 from oaas.graphql.schema import build_schema
 from oaas.http import Components, build_http_app
+from oaas.lifecycle.engines import Assessor, Engines, Router
+from oaas.lifecycle.worker import work_forever
 from oaas.orders.service import purge_expired_keys
 from oaas.policy import default_policy
 from oaas.quotas.buckets import make_buckets
@@ -31,7 +33,9 @@ PURGE_INTERVAL_SECONDS = 600.0
 log = get_logger("oaas.app")
 
 
-def build_components(settings: Settings) -> Components:
+def build_components(
+    settings: Settings, *, router: Router | None = None, assessor: Assessor | None = None
+) -> Components:
     default_policy()  # fail at start-up, not on the first request, if the policy is broken
     keys = KeyStore(settings.resolved_signing_key_file())
     database = Database(settings.database_url, role=settings.app_role)
@@ -55,6 +59,7 @@ def build_components(settings: Settings) -> Components:
         ),
         token_verifier=TokenVerifier(issuer=settings.issuer, audience=settings.audience, keys=keys),
         schema=build_schema(settings),
+        engines=Engines.from_settings(settings, router=router, assessor=assessor),
     )
 
 
@@ -70,14 +75,26 @@ async def _purge_idempotency_keys(components: Components) -> None:
             log.exception("purging expired idempotency keys failed; will retry")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    router: Router | None = None,
+    assessor: Assessor | None = None,
+) -> Starlette:
+    """The gateway. `router` and `assessor` replace the built-in routing and risk
+    engines (a remote service; fault injection in tests)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.effective_log_format)
-    components = build_components(settings)
+    components = build_components(settings, router=router, assessor=assessor)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_purge_idempotency_keys(components))]
+        tasks = [
+            asyncio.create_task(_purge_idempotency_keys(components)),
+            asyncio.create_task(
+                work_forever(components.database, components.engines, components.settings)
+            ),
+        ]
         if components.tracing is not None:
             tasks.append(
                 asyncio.create_task(

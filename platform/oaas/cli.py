@@ -23,6 +23,7 @@ from oaas.db.migrate import migration_state, upgrade
 from oaas.errors import OaasError
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import ManifestError, load_manifests
+from oaas.manifests.stock_csv import ImportResult, StockFileError, import_stock, read_stock_csv
 from oaas.policy import Policy, PolicyError, system_principal
 from oaas.policy.enforcer import policies_dir
 from oaas.settings import Settings
@@ -41,11 +42,13 @@ tenants_app = typer.Typer(help="Tenants as code.", no_args_is_help=True)
 keys_app = typer.Typer(help="Access token signing keys.", no_args_is_help=True)
 policies_app = typer.Typer(help="The Casbin policy files.", no_args_is_help=True)
 sla_app = typer.Typer(help="Service level agreements.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Stock at fulfilment nodes.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policies_app, name="policies")
 app.add_typer(sla_app, name="sla")
+app.add_typer(inventory_app, name="inventory")
 
 T = TypeVar("T")
 
@@ -265,6 +268,49 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
+@inventory_app.command("import")
+def inventory_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns node, sku, on_hand.")],
+    merchant: Annotated[str, typer.Option(help="The merchant whose nodes these are.")],
+    operator: Annotated[
+        str | None, typer.Option(help="The partner operating these nodes, if any.")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, max=50_000, help="Rows per transaction.")] = 1000,
+) -> None:
+    """Sets on-hand stock from a CSV file; orders waiting for stock are routed again."""
+    try:
+        rows = read_stock_csv(file)
+    except StockFileError as exc:
+        fail(*exc.problems)
+    settings = _settings()
+
+    async def run() -> ImportResult:
+        database = Database(settings.database_url, role=settings.app_role)
+        try:
+            with typer.progressbar(length=len(rows), label=f"importing {file.name}") as bar:
+                return await import_stock(
+                    database,
+                    system_principal("oaas-cli"),
+                    merchant,
+                    rows,
+                    source=str(file),
+                    operator_handle=operator,
+                    batch=batch,
+                    progress=bar.update,
+                )
+        finally:
+            await database.dispose()
+
+    try:
+        result = _run(run())
+    except StockFileError as exc:
+        fail(*exc.problems)
+    typer.echo(
+        f"{result.rows} rows read, {result.changed} stock levels changed, "
+        f"{result.orders_woken} waiting orders woken"
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -279,13 +325,14 @@ DEMO_DIR = Path(".oaas-demo")
 DEMO_CLIENT = ("acme-shop", "demo-only-secret")
 
 
-def _demo_manifest() -> Path:
-    for candidate in (
-        Path("tenants/demo.yaml"),
-        Path(__file__).resolve().parents[2] / "tenants" / "demo.yaml",
-    ):
-        if candidate.is_file():
-            return candidate
+DEMO_MANIFESTS = ("demo.yaml", "demo-fulfilment.yaml")
+
+
+def _demo_manifests() -> list[Path]:
+    """The demo tenants, then acme's nodes, stock and risk policy."""
+    for directory in (Path("tenants"), Path(__file__).resolve().parents[2] / "tenants"):
+        if (directory / DEMO_MANIFESTS[0]).is_file():
+            return [directory / name for name in DEMO_MANIFESTS if (directory / name).is_file()]
     fail("tenants/demo.yaml not found: run `oaas demo` from the oaas checkout")
 
 
@@ -294,7 +341,7 @@ def demo(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
 ) -> None:
     """A fresh SQLite database with the demo tenants, served on 127.0.0.1."""
-    manifest_path = _demo_manifest()
+    manifest_paths = _demo_manifests()
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     DEMO_DIR.mkdir()
@@ -305,12 +352,13 @@ def demo(
     settings = _settings()
     _run(_upgrade(settings))
     try:
-        manifest = load_manifests([manifest_path])
+        manifest = load_manifests(manifest_paths)
     except ManifestError as exc:
         fail(*exc.problems)
     changes = _run(_apply(settings, manifest, dry_run=False, prune=False))
     typer.echo(
-        f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from {manifest_path})"
+        f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from "
+        f"{', '.join(str(p) for p in manifest_paths)})"
     )
     typer.echo(_demo_instructions(issuer))
     _serve(settings, "127.0.0.1", port, 1)
@@ -318,7 +366,8 @@ def demo(
 
 _CREATE_ORDER_BODY = (
     '{"query": "mutation Create($input: CreateOrderInput!, $key: String) '
-    "{ createOrder(input: $input, idempotencyKey: $key) { order { id number status total } "
+    "{ createOrder(input: $input, idempotencyKey: $key) { order { id number status total "
+    "routing { explanation } } "
     'userErrors { field message code } } }", '
     '"variables": {"key": "demo-1001", "input": {"externalId": "demo-1001", "currency": "EUR", '
     '"customerEmail": "jane@example.com", "shippingAddress": {"name": "Jane Doe", '

@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     TAKEN = "TAKEN"
+    # A dependency (routing, risk) cannot answer now; nothing changed, retry later.
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 class OaasError(Exception):

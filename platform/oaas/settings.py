@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     tracing: bool = True
     log_level: str = "INFO"
     log_format: Literal["console", "json"] | None = None
+    # Risk and routing when an order is accepted: past the time limit, or after
+    # `breaker_failures` failures in a row (then for `breaker_recovery_seconds`),
+    # the order is accepted anyway and deferred to the intake queue.
+    risk_timeout_ms: int = Field(default=500, gt=0)
+    routing_timeout_ms: int = Field(default=500, gt=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_recovery_seconds: float = Field(default=30.0, gt=0)
+    # The intake worker: how often it looks for due work, how many orders it
+    # takes at once, and how long a claim holds before another worker may retry.
+    intake_poll_seconds: float = Field(default=1.0, gt=0)
+    intake_batch: int = Field(default=20, ge=1, le=1000)
+    intake_lease_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url", "migration_database_url")
     @classmethod

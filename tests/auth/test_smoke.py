@@ -9,5 +9,5 @@ async def test_viewer_over_http(api: Api) -> None:
         "tenant": {"handle": "acme", "kind": "MERCHANT", "status": "ACTIVE"},
         "clientId": "acme-shop",
         "roles": ["merchant_operator"],
-        "scopes": ["fulfillment:write", "orders:read", "orders:write"],
+        "scopes": ["fulfillment:write", "inventory:write", "orders:read", "orders:write"],
     }

@@ -42,7 +42,11 @@ async def test_claims(api: Api) -> None:
     assert claims["exp"] == claims["iat"] + body["expires_in"] == claims["iat"] + 3600
     assert isinstance(claims["jti"], str)
     assert len(claims["jti"]) >= 16
-    assert claims["scope"] == body["scope"] == "fulfillment:write orders:read orders:write"
+    assert (
+        claims["scope"]
+        == body["scope"]
+        == "fulfillment:write inventory:write orders:read orders:write"
+    )
     assert claims["tenant"] == "acme"
     assert claims["tenant_kind"] == "merchant"
     assert claims["roles"] == ["merchant_operator"]

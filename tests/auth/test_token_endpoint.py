@@ -14,7 +14,7 @@ from tests.auth.conftest import (
 )
 from tests.conftest import DEMO_SECRET, Api
 
-ACME_SHOP_SCOPES = "fulfillment:write orders:read orders:write"
+ACME_SHOP_SCOPES = "fulfillment:write inventory:write orders:read orders:write"
 
 
 def _basic(client_id: str, secret: str) -> str:
@@ -72,12 +72,16 @@ async def test_token_works_at_graphql(api: Api) -> None:
 @pytest.mark.parametrize(
     ("client_id", "scope"),
     [
-        ("acme-backend", "admin fulfillment:write orders:read orders:write shares:write"),
+        (
+            "acme-backend",
+            "admin fulfillment:write inventory:write orders:read orders:write settings:write "
+            "shares:write",
+        ),
         ("acme-shop", ACME_SHOP_SCOPES),
         ("acme-reports", "orders:read"),
-        ("swiftship-tms", "fulfillment:write orders:read"),
-        ("swiftship-admin", "admin fulfillment:write orders:read"),
-        ("ops-admin", "admin orders:read shares:write"),
+        ("swiftship-tms", "fulfillment:write inventory:write orders:read"),
+        ("swiftship-admin", "admin fulfillment:write inventory:write orders:read settings:write"),
+        ("ops-admin", "admin inventory:write orders:read settings:write shares:write"),
     ],
 )
 async def test_default_scope_is_everything_the_roles_allow(

@@ -23,9 +23,17 @@ from oaas.app import create_app
 from oaas.settings import Settings
 from tests.conftest import ISSUER, POSTGRES_URL, Api, Backend
 from tests.orders.documents import CREATE_ORDER, order_input
+from tests.routing.documents import put_node, set_stock
 
 RLS = importlib.import_module("oaas.db.migrations.versions.0004_row_level_security")
-TABLES: tuple[str, ...] = (*RLS.TENANT_OWNED, "order_access_grants", "sli_minutes", "tenant_slas")
+ROUTING = importlib.import_module("oaas.db.migrations.versions.0007_routing_risk")
+TABLES: tuple[str, ...] = (
+    *RLS.TENANT_OWNED,
+    "order_access_grants",
+    "sli_minutes",
+    "tenant_slas",
+    *ROUTING.POLICIES,
+)
 
 
 @pytest.fixture
@@ -52,6 +60,12 @@ async def populated(pg_url: str, tmp_path: Path) -> dict[str, UUID]:
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER) as http:
         api = Api(http)
+        # Nodes and stock of both merchants, and a node swiftship operates for acme,
+        # so routing decisions, reservations and risk assessments exist too.
+        for merchant, admin in (("acme", "acme-backend"), ("globex", "globex-backend")):
+            await put_node(api, f"{merchant.upper()}-1", as_client=admin)
+            await set_stock(api, [(f"{merchant.upper()}-1", "KETTLE-1", 10)], as_client=admin)
+        await put_node(api, "SWIFT-1", as_client="swiftship-admin", merchant="acme")
         for client in ("acme-shop", "globex-shop", "acme-shop"):
             data = await api.data(CREATE_ORDER, {"input": order_input()}, as_client=client)
             assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
@@ -157,6 +171,10 @@ async def test_a_partner_scope_sees_granted_merchants_only(
             assert await _tenants_seen(conn, "orders") == {acme}
             assert await _tenants_seen(conn, "api_clients") == {swiftship}
             assert await _tenants_seen(conn, "order_access_grants") == {acme}
+            # Only the node it operates for acme, not acme's own or globex's.
+            nodes = await conn.fetch("SELECT code FROM fulfilment_nodes")
+            assert [row["code"] for row in nodes] == ["SWIFT-1"]
+            assert await _tenants_seen(conn, "routing_profiles") == set()
         # Revoked: gone in the very next transaction.
         owner = await _connect(pg_url)
         await owner.execute("UPDATE order_access_grants SET revoked_at = now()")

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import func, select, update
 
-from oaas.db import Database
+from oaas.db import SYSTEM_SCOPE, Database
 from oaas.graphql.ids import from_global_id
 from oaas.orders.repository import idempotency_keys, orders
 from oaas.settings import Settings
@@ -29,16 +29,18 @@ class Db:
         self.database = database
 
     async def set_status(self, order_id: str, status: str) -> None:
-        async with self.database.session(write=True) as session:
+        async with self.database.session(write=True, scope=SYSTEM_SCOPE) as session:
             await session.execute(
-                update(orders).where(orders.c.id == order_uuid(order_id)).values(status=status)
+                update(orders.model)
+                .where(orders.c.id == order_uuid(order_id))
+                .values(status=status)
             )
 
     async def set_key_expiry(self, key: str, expires_at: datetime) -> int:
         """Moves the expiry of every tenant's `key`; answers how many rows it touched."""
-        async with self.database.session(write=True) as session:
+        async with self.database.session(write=True, scope=SYSTEM_SCOPE) as session:
             result = await session.execute(
-                update(idempotency_keys)
+                update(idempotency_keys.model)
                 .where(idempotency_keys.c.key == key)
                 .values(expires_at=expires_at)
             )
@@ -47,7 +49,7 @@ class Db:
 
     async def keys(self) -> list[tuple[str, datetime, datetime]]:
         """(key, created_at, expires_at) of every stored idempotency key."""
-        async with self.database.session(write=False) as session:
+        async with self.database.session(write=False, scope=SYSTEM_SCOPE) as session:
             rows = await session.execute(
                 select(
                     idempotency_keys.c.key,
@@ -58,8 +60,10 @@ class Db:
             return [(row.key, row.created_at, row.expires_at) for row in rows]
 
     async def order_count(self) -> int:
-        async with self.database.session(write=False) as session:
-            count = (await session.execute(select(func.count()).select_from(orders))).scalar_one()
+        async with self.database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            count = (
+                await session.execute(select(func.count()).select_from(orders.model))
+            ).scalar_one()
             return int(count)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from oaas.db import SYSTEM_SCOPE
 from oaas.db.types import utcnow
 from oaas.orders.service import purge_expired_keys
 from tests.conftest import Api
@@ -126,11 +127,11 @@ async def test_purge_expired_keys(api: Api, db: Db) -> None:
     past = utcnow() - timedelta(minutes=5)
     assert await db.set_key_expiry("a", past) == 2  # acme's and globex's
     assert await db.set_key_expiry("b", past) == 1
-    async with db.database.session(write=True) as session:
+    async with db.database.session(write=True, scope=SYSTEM_SCOPE) as session:
         assert await purge_expired_keys(session, batch=2) == 2
-    async with db.database.session(write=True) as session:
+    async with db.database.session(write=True, scope=SYSTEM_SCOPE) as session:
         assert await purge_expired_keys(session) == 1
-    async with db.database.session(write=True) as session:
+    async with db.database.session(write=True, scope=SYSTEM_SCOPE) as session:
         assert await purge_expired_keys(session) == 0
     assert [k for k, _, _ in await db.keys()] == ["c", "d"]
     # Purged keys are free again; live ones still replay.

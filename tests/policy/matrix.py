@@ -29,7 +29,23 @@ Objects (what the row acts on):
   shared            acme's order, seen by a partner
   own_delivered     the caller's tenant's order, already DELIVERED
   shared_delivered  acme's order, already DELIVERED, seen by a partner
-  new               nothing yet: the operation makes it (createTenant)
+  own_held          the caller's tenant's order, ON_HOLD for risk review
+  new               nothing yet: the operation makes it (createTenant, putFulfillmentNode)
+
+Fulfilment routing (issue 8) acts on a merchant's nodes, routing profile and
+reports, chosen by a `merchant` argument (or input field):
+
+  own               merchants: their own (merchant omitted, or their own handle: both
+                    must answer alike); partners and the platform admin: merchant
+                    omitted (their tenant is no merchant: they must name one, IN);
+                    nodes: one the caller's side operates (a partner's: one it
+                    operates for acme, naming acme)
+  other             globex's, named ("globex"); nodes: a node of globex's
+  shared            acme's, named ("acme") by a partner; nodes: one of acme's operated
+                    by the other side (for acme's roles and the platform admin: one
+                    swiftship operates for acme; for partners: one acme operates itself)
+
+A query's INVALID is a GraphQL error with that code, as its NOT_FOUND is.
 
 Outcomes (the cells):
 
@@ -75,6 +91,7 @@ class Obj(StrEnum):
     SHARED = "shared"
     OWN_DELIVERED = "own_delivered"
     SHARED_DELIVERED = "shared_delivered"
+    OWN_HELD = "own_held"
     NEW = "new"
 
 
@@ -142,6 +159,18 @@ Query.slaAlerts                 other             ok    NF    F     F     NF    
 Query.tenantSla                 own               ok    ok    F     F     ok    F     F     F     F     F     F
 Query.tenantSla                 other             ok    NF    F     F     NF    F     F     F     F     F     F
 
+# ---- routing and risk (routing:read; riskProfile: order:read)
+Query.fulfillmentNodes          own               IN    ok    ok    ok    IN    IN    IN    IN    IN    IN    IN
+Query.fulfillmentNodes          other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Query.fulfillmentNodes          shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Query.routingProfile            own               IN    ok    ok    ok    IN    IN    IN    IN    IN    IN    IN
+Query.routingProfile            other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Query.routingProfile            shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Query.routingFairnessReport     own               IN    ok    ok    ok    IN    IN    IN    IN    IN    IN    IN
+Query.routingFairnessReport     other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Query.routingFairnessReport     shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Query.riskProfile               own               ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok
+
 # ---- shared fields (hidden by the LOGISTICS profile)
 Order.total                     own               .     ok    ok    ok    .     .     .     .     .     .     .
 Order.total                     other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
@@ -152,6 +181,17 @@ Order.customerEmail             shared            .     .     .     .     NS    
 OrderLine.unitPrice             own               .     ok    ok    ok    .     .     .     .     .     .     .
 OrderLine.unitPrice             other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
 OrderLine.unitPrice             shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
+Order.risk                      own               .     ok    ok    ok    .     .     .     .     .     .     .
+Order.risk                      other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Order.risk                      shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
+
+# ---- shared fields every reader of the order sees
+Order.routing                   own               .     ok    ok    ok    .     .     .     .     .     .     .
+Order.routing                   other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Order.routing                   shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Order.routingHistory            own               .     ok    ok    ok    .     .     .     .     .     .     .
+Order.routingHistory            other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Order.routingHistory            shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
 
 # ---- mutations
 Mutation.createOrder            own               F     ok    ok    F     F     F     F     F     F     F     F
@@ -178,6 +218,32 @@ Mutation.setTenantSla           own               ok    F     F     F     F     
 Mutation.setTenantSla           other             ok    F     F     F     F     F     F     F     F     F     F
 Mutation.revokeOrderAccess      own               .     ok    F     F     F     .     F     F     F     F     F
 Mutation.revokeOrderAccess      other             ok    NF    F     F     F     F     F     F     F     F     F
+
+# ---- routing (routing:write; setStockLevels: inventory:write) and risk review
+Mutation.putFulfillmentNode     new               ok    ok    F     F     ok    F     F     F     F     F     F
+Mutation.putFulfillmentNode     own               .     ok    F     F     ok    .     F     F     F     F     F
+Mutation.putFulfillmentNode     other             ok    NF    F     F     NF    F     F     F     F     F     F
+Mutation.putFulfillmentNode     shared            R     R     F     F     R     F     F     F     F     F     F
+Mutation.setStockLevels         own               .     ok    ok    F     ok    .     ok    ok    ok    NF    NF
+Mutation.setStockLevels         other             ok    NF    NF    F     NF    NF    NF    NF    NF    NF    NF
+Mutation.setStockLevels         shared            R     R     R     F     NF    NF    NF    NF    NF    NF    NF
+Mutation.setRoutingProfile      own               IN    ok    F     F     IN    F     F     F     F     F     F
+Mutation.setRoutingProfile      other             ok    NF    F     F     NF    F     F     F     F     F     F
+Mutation.setRoutingProfile      shared            .     .     .     .     R     F     F     F     F     F     F
+Mutation.rerouteOrder           own               .     ok    F     F     .     .     .     .     .     .     .
+Mutation.rerouteOrder           own_delivered     .     IS    F     F     .     .     .     .     .     .     .
+Mutation.rerouteOrder           other             ok    NF    F     F     NF    F     F     F     F     F     F
+Mutation.rerouteOrder           shared            .     .     .     .     R     F     F     F     F     F     F
+Mutation.approveOrder           own               .     IS    IS    F     .     .     .     .     .     .     .
+Mutation.approveOrder           own_held          .     ok    ok    F     .     .     .     .     .     .     .
+Mutation.approveOrder           other             F     NF    NF    F     F     F     F     F     F     F     F
+Mutation.approveOrder           shared            .     .     .     .     F     F     F     F     F     F     F
+Mutation.rejectOrder            own               .     IS    IS    F     .     .     .     .     .     .     .
+Mutation.rejectOrder            own_held          .     ok    ok    F     .     .     .     .     .     .     .
+Mutation.rejectOrder            other             F     NF    NF    F     F     F     F     F     F     F     F
+Mutation.rejectOrder            shared            .     .     .     .     F     F     F     F     F     F     F
+Mutation.setRiskProfile         own               IN    ok    F     F     F     F     F     F     F     F     F
+Mutation.setRiskProfile         other             ok    NF    F     F     F     F     F     F     F     F     F
 """
 
 

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from oaas.sharing.visibility import grants
 from tests.conftest import Api
 from tests.orders.documents import order_input
 from tests.policy.matrix import MATRIX, Obj, Outcome, RoleState, Row, rows_for
+from tests.routing.documents import node_input
 
 Json = Any
 PLATFORM_ADMIN = "ops-admin"
@@ -61,6 +62,16 @@ ROLE_OF_KIND = {
 }
 # What order_input() makes, as the API shows it.
 TOTAL, EMAIL, UNIT_PRICES = "88.80", "jane@example.com", ["19.90", "49.00"]
+# The fulfilment nodes of every world: acme's own and globex's (stocking ROUTABLE_SKU,
+# so an order of it is routed), and one swiftship operates for acme. Orders of
+# order_input() find no stock and stay PENDING, with a decision saying why.
+ACME_NODE, PARTNER_NODE, GLOBEX_NODE = "ACME-1", "SWIFT-1", "GLOBEX-1"
+ROUTABLE_SKU, PARTNER_SKU = "MATRIX-ROUTABLE", "MATRIX-PARTNER"
+MADE_UP_NODE = "NO-SUCH-NODE"
+# Marks acme's risk profile, so that a reader can tell whose it is shown.
+ACME_RISK_MARK = "acme-matrix.invalid"
+# globex's routing profile's cost weight (acme keeps the default, 1).
+GLOBEX_COST_WEIGHT = 3.0
 
 USER_ERRORS = "userErrors { field message code }"
 CREATE_ORDER = f"""mutation ($input: CreateOrderInput!) {{
@@ -103,9 +114,37 @@ SLA_ALERTS = "query ($tenant: String) { slaAlerts(tenant: $tenant) { tenant } }"
 TENANT_SLA = "query ($tenant: String) { tenantSla(tenant: $tenant) { tenant availability } }"
 AUDIT_LOG = """query ($tenant: String) {
   auditLog(first: 50, tenant: $tenant) { edges { node { act tenant { handle } } } } }"""
+FULFILLMENT_NODES = """query ($merchant: String) {
+  fulfillmentNodes(merchant: $merchant) { code name operatedByPartner stock { sku onHand } } }"""
+ROUTING_PROFILE = """query ($merchant: String) {
+  routingProfile(merchant: $merchant) { version costWeight } }"""
+FAIRNESS = """query ($merchant: String, $since: DateTime!, $until: DateTime!) {
+  routingFairnessReport(merchant: $merchant, since: $since, until: $until) {
+    since until regions { region routed } } }"""
+RISK_POLICY = """holdThreshold mediumThreshold velocityWindowHours velocityLimits
+  distinctAddressesLimit extraDisposableDomains"""
+RISK_PROFILE = f"{{ riskProfile {{ version {RISK_POLICY} }} }}"
+
+PUT_NODE = f"""mutation ($input: FulfillmentNodeInput!) {{
+  putFulfillmentNode(input: $input) {{
+    node {{ code name operatedByPartner }} created {USER_ERRORS} }} }}"""
+SET_STOCK = f"""mutation ($input: SetStockLevelsInput!) {{
+  setStockLevels(input: $input) {{ changed ordersWoken {USER_ERRORS} }} }}"""
+SET_ROUTING_PROFILE = f"""mutation ($input: RoutingProfileInput!) {{
+  setRoutingProfile(input: $input) {{ profile {{ version costWeight }} {USER_ERRORS} }} }}"""
+REROUTE = f"""mutation ($orderId: ID!) {{
+  rerouteOrder(orderId: $orderId) {{ order {{ id status }} {USER_ERRORS} }} }}"""
+APPROVE = f"""mutation ($orderId: ID!) {{
+  approveOrder(orderId: $orderId) {{ order {{ id status }} {USER_ERRORS} }} }}"""
+REJECT = f"""mutation ($input: RejectOrderInput!) {{
+  rejectOrder(input: $input) {{ order {{ id status cancelReason }} {USER_ERRORS} }} }}"""
+SET_RISK_PROFILE = f"""mutation ($input: RiskProfileInput!) {{
+  setRiskProfile(input: $input) {{ profile {{ version {RISK_POLICY} }} {USER_ERRORS} }} }}"""
 
 # What the platform admin sees of an object, before and after a mutation.
 ORDER_STATE = "query ($id: ID!) { order(id: $id) { status updatedAt events { type } } }"
+ROUTED_ORDER_STATE = """query ($id: ID!) { order(id: $id) {
+  status updatedAt events { type } routingHistory { sequence routed settlement } } }"""
 ALL_GRANTS = "{ orderAccessGrants { id profile actions revokedAt partner { handle } } }"
 TENANT_STATE = "query ($handle: String!) { tenant(handle: $handle) { name status updatedAt } }"
 CLIENT_STATE = (
@@ -193,6 +232,56 @@ class World:
             await self.setup(UPDATE_FULFILLMENT, fulfil, as_client=client)
         return order_id
 
+    def unique_order_input(self, *, sku: str | None = None, domain: str = "example.com") -> Json:
+        """An order from a customer and to an address nobody used before, so that the
+        risk check never holds it for velocity; `sku`: one line of it, else order_input's."""
+        n = self.serial()
+        data = order_input(customerEmail=f"buyer-{n}@{domain}")
+        data["shippingAddress"]["line1"] = f"Matrixweg {n}"
+        if sku is not None:
+            data["lines"] = [{"sku": sku, "quantity": 1, "unitPrice": "10.00"}]
+        return data
+
+    async def new_unique_order(
+        self, merchant: str, *, routed: bool = False, delivered: bool = False
+    ) -> str:
+        """A fresh order of `unique_order_input`: ROUTED (to the merchant's own node) when
+        `routed`, else PENDING (no node stocks order_input's lines)."""
+        client = f"{merchant}-backend"
+        spec = self.unique_order_input(sku=ROUTABLE_SKU if routed else None)
+        created = await self.setup(CREATE_ORDER, {"input": spec}, as_client=client)
+        order_id: str = created["order"]["id"]
+        assert created["order"]["status"] == ("ROUTED" if routed else "PENDING"), created
+        if delivered:
+            fulfil = {"input": {"orderId": order_id, "status": "DELIVERED"}}
+            await self.setup(UPDATE_FULFILLMENT, fulfil, as_client=client)
+        return order_id
+
+    async def new_held_order(self) -> str:
+        """An acme order ON_HOLD for risk review: from a throwaway email domain (25
+        points) while acme holds from 1 point; acme's risk profile is put back after."""
+        body = await self.call(RISK_PROFILE, as_client="acme-backend")
+        policy = dict(body["data"]["riskProfile"])
+        policy.pop("version")
+        strict = {**policy, "holdThreshold": 1, "mediumThreshold": 0}
+        await self.setup(SET_RISK_PROFILE, {"input": strict}, as_client="acme-backend")
+        spec = self.unique_order_input(domain="mailinator.com")
+        created = await self.setup(CREATE_ORDER, {"input": spec}, as_client="acme-backend")
+        await self.setup(SET_RISK_PROFILE, {"input": policy}, as_client="acme-backend")
+        assert created["order"]["status"] == "ON_HOLD", created
+        order_id: str = created["order"]["id"]
+        return order_id
+
+    async def put_node(self, client: str, code: str, merchant: str | None = None) -> None:
+        await self.setup(PUT_NODE, {"input": node_input(code, merchant=merchant)}, as_client=client)
+
+    async def set_stock(
+        self, client: str, node: str, sku: str, merchant: str | None = None
+    ) -> None:
+        levels = [{"node": node, "sku": sku, "onHand": 1000}]
+        spec = {"merchant": merchant, "levels": levels}
+        await self.setup(SET_STOCK, {"input": spec}, as_client=client)
+
     async def new_partner(self) -> str:
         handle = self.name("partner")
         tenant = {"handle": handle, "name": f"Partner {handle}", "kind": "PARTNER"}
@@ -234,7 +323,7 @@ class World:
         try:
             async with engine.begin() as conn:
                 result = await conn.execute(
-                    update(grants)
+                    update(grants.table)
                     .where(grants.c.id == grant_uuid)
                     .values(expires_at=utcnow() - timedelta(minutes=1))
                 )
@@ -253,6 +342,17 @@ class World:
 async def build_world(api: Api, settings: Settings, state: RoleState) -> World:
     caller, tenant, kind = CALLERS[state]
     world = World(api, settings, state, caller, tenant, kind)
+    # Routing and risk, set up while acme's grant to swiftship is as the demo made it.
+    await world.put_node("acme-backend", ACME_NODE)
+    await world.set_stock("acme-backend", ACME_NODE, ROUTABLE_SKU)
+    await world.put_node("swiftship-admin", PARTNER_NODE, merchant="acme")
+    await world.set_stock("swiftship-tms", PARTNER_NODE, PARTNER_SKU, merchant="acme")
+    await world.put_node("globex-backend", GLOBEX_NODE)
+    await world.set_stock("globex-backend", GLOBEX_NODE, ROUTABLE_SKU)
+    profile = {"costWeight": GLOBEX_COST_WEIGHT}
+    await world.setup(SET_ROUTING_PROFILE, {"input": profile}, as_client="globex-backend")
+    marked = {"extraDisposableDomains": [ACME_RISK_MARK]}
+    await world.setup(SET_RISK_PROFILE, {"input": marked}, as_client="acme-backend")
     acme_order = await world.new_order("acme")
     world.orders = {Obj.OWN: acme_order, Obj.SHARED: acme_order}
     world.orders[Obj.OTHER] = await world.new_order("globex")
@@ -286,20 +386,24 @@ def read(
     not_found: Callable[[Json], bool] = lambda _value: False,
     *,
     not_found_error: bool = False,
+    invalid_error: bool = False,
 ) -> Seen:
     """Classifies a query's answer; `not_found_error`: NOT_FOUND may come as a GraphQL
-    error with that code (queries that name a tenant, as the SLA ones do)."""
+    error with that code (queries that name a tenant, as the SLA ones do);
+    `invalid_error`: so may INVALID (a query whose arguments this caller must give)."""
     if is_forbidden(body, root):
         return Seen(Outcome.FORBIDDEN)
     errors, data = errors_of(body), body.get("data")
+    codes = {Outcome.NOT_FOUND} if not_found_error else set()
+    if invalid_error:
+        codes.add(Outcome.INVALID)
     if (
-        not_found_error
-        and len(errors) == 1
-        and code_of(errors[0]) == "NOT_FOUND"
+        len(errors) == 1
+        and code_of(errors[0]) in codes
         and errors[0].get("path") == [root]
         and (data is None or data.get(root) is None)
     ):
-        return Seen(Outcome.NOT_FOUND)
+        return Seen(Outcome(code_of(errors[0])))
     if errors or data is None:
         return unexpected(body)
     value = data[root]
@@ -460,19 +564,147 @@ async def q_tenant_sla(world: World, obj: Obj) -> Seen:
     return await sla_read(world, obj, "tenantSla", TENANT_SLA)
 
 
+async def merchant_read(
+    world: World,
+    obj: Obj,
+    root: str,
+    document: str,
+    allowed: Callable[[Json, str], bool],
+    variables: dict[str, Any] | None = None,
+) -> Seen:
+    """A routing read naming a merchant: none (own), "globex" (other), "acme" (shared).
+
+    `allowed(value, merchant)`: the answer is that merchant's, as the caller may see it.
+    A merchant's own reads the same whether it names itself or not.
+    """
+    named = {Obj.OWN: None, Obj.OTHER: "globex", Obj.SHARED: "acme"}[obj]
+    merchant = named or world.tenant
+    extra = variables or {}
+    body = await world.call(document, {**extra, "merchant": named})
+
+    def seen_of(answered: Json) -> Seen:
+        return read(
+            answered,
+            root,
+            lambda v: allowed(v, merchant),
+            not_found_error=True,
+            invalid_error=True,
+        )
+
+    seen = seen_of(body)
+    if obj is Obj.OWN and world.kind == "merchant":
+        itself = await world.call(document, {**extra, "merchant": world.tenant})
+        if answer(itself) != answer(body):
+            return Seen("DIFFERS", f"naming itself: {seen_of(itself)}; naming none: {seen}")
+    if named is None:
+        return seen
+    made_up = {**extra, "merchant": MADE_UP_TENANT}
+    return await as_made_up(world, seen, body, document, made_up, (named, MADE_UP_TENANT))
+
+
+def nodes_seen_by(world: World, merchant: str) -> list[tuple[str, bool]]:
+    """The nodes (code, operated by a partner) of `merchant` the caller should see."""
+    every = {
+        "acme": [(ACME_NODE, False), (PARTNER_NODE, True)],
+        "globex": [(GLOBEX_NODE, False)],
+    }[merchant]
+    if world.kind == "partner":  # only the ones it operates
+        return [(code, by_partner) for code, by_partner in every if by_partner]
+    return every
+
+
+async def q_fulfillment_nodes(world: World, obj: Obj) -> Seen:
+    def allowed(value: Json, merchant: str) -> bool:
+        shown = [(node["code"], node["operatedByPartner"]) for node in value]
+        return shown == nodes_seen_by(world, merchant)
+
+    return await merchant_read(world, obj, "fulfillmentNodes", FULFILLMENT_NODES, allowed)
+
+
+async def q_routing_profile(world: World, obj: Obj) -> Seen:
+    def allowed(value: Json, merchant: str) -> bool:
+        weight = GLOBEX_COST_WEIGHT if merchant == "globex" else 1.0
+        return bool(value["costWeight"] == weight)
+
+    return await merchant_read(world, obj, "routingProfile", ROUTING_PROFILE, allowed)
+
+
+async def q_routing_fairness_report(world: World, obj: Obj) -> Seen:
+    now = datetime.now(UTC)
+    window = {
+        "since": (now - timedelta(days=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+    }
+
+    def allowed(value: Json, merchant: str) -> bool:
+        return isinstance(value["regions"], list) and bool(value["since"])
+
+    return await merchant_read(
+        world, obj, "routingFairnessReport", FAIRNESS, allowed, variables=window
+    )
+
+
+async def q_risk_profile(world: World, obj: Obj) -> Seen:
+    body = await world.call(RISK_PROFILE)
+
+    def allowed(value: Json) -> bool:
+        # acme's is marked; any other tenant's is the defaults.
+        marked = ACME_RISK_MARK in value["extraDisposableDomains"]
+        return marked == (world.tenant == "acme")
+
+    return read(body, "riskProfile", allowed)
+
+
 # ---------------------------------------------------------------- shared fields
+
+# Stands for "the value as the platform admin reads it": the order's routing and
+# risk depend on what the world set up, not on order_input() alone.
+AS_PLATFORM_SEES = object()
+DECISION = """sequence trigger routed reasonCode explanation destinationRegion profileVersion
+  settlement assignments { nodeCode lines { sku quantity } }
+  candidates { nodeCode eligible partial reasons transportCost promisedHours score }"""
+RISK = "score level holdThreshold held policyVersion facts { signal observed weight sentence }"
 
 # field name, selection, the value every order of order_input() shows
 SHARED_FIELDS: dict[str, tuple[str, str, Json]] = {
     "Order.total": ("total", "total", TOTAL),
     "Order.customerEmail": ("customerEmail", "customerEmail", EMAIL),
     "OrderLine.unitPrice": ("unitPrice", "lines { unitPrice }", UNIT_PRICES),
+    "Order.risk": ("risk", f"risk {{ {RISK} }}", AS_PLATFORM_SEES),
+    "Order.routing": ("routing", f"routing {{ {DECISION} }}", AS_PLATFORM_SEES),
+    "Order.routingHistory": (
+        "routingHistory",
+        f"routingHistory {{ {DECISION} }}",
+        AS_PLATFORM_SEES,
+    ),
 }
 
 
-def field_seen(body: Json, node: Json, prefix: list[Any], operation: str) -> Seen:
-    """How one order node shows the shared field: its value, or hidden as FIELD_NOT_SHARED."""
-    name, _selection, value = SHARED_FIELDS[operation]
+def secrets_of(value: Json) -> list[str]:
+    """The strings of a hidden value that must appear nowhere in the answer."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [secret for item in value for secret in secrets_of(item)]
+    if isinstance(value, dict):  # an object: its sentences, not its short codes
+        return [s for item in value.values() for s in secrets_of(item) if len(s) >= 12]
+    return []
+
+
+async def shared_value(world: World, operation: str, order_id: str) -> Json:
+    """The value the shared field shows to whoever may see it."""
+    name, selection, value = SHARED_FIELDS[operation]
+    if value is not AS_PLATFORM_SEES:
+        return value
+    document = f"query ($id: ID!) {{ order(id: $id) {{ {selection} }} }}"
+    seen = (await world.snapshot(document, {"id": order_id}))["order"][name]
+    assert seen, f"{operation} of {order_id} is empty: the row would prove nothing"
+    return seen
+
+
+def field_seen(body: Json, node: Json, prefix: list[Any], operation: str, value: Json) -> Seen:
+    """How one order node shows the shared field: `value`, or hidden as FIELD_NOT_SHARED."""
+    name = SHARED_FIELDS[operation][0]
     errors = [e for e in errors_of(body) if e.get("path", [])[: len(prefix)] == prefix]
     if operation == "OrderLine.unitPrice":
         shown = [line["unitPrice"] for line in node["lines"]]
@@ -483,7 +715,7 @@ def field_seen(body: Json, node: Json, prefix: list[Any], operation: str) -> See
     if shown == value and not errors:
         return Seen(Outcome.ALLOWED)
     text = json.dumps(body)
-    secrets = value if isinstance(value, list) else [value]
+    secrets = secrets_of(value)
     if (
         hidden
         and sorted(map(str, (e.get("path") for e in errors))) == sorted(map(str, paths))
@@ -497,6 +729,7 @@ def field_seen(body: Json, node: Json, prefix: list[Any], operation: str) -> See
 async def shared_field(world: World, obj: Obj, operation: str) -> Seen:
     """Read through order(id) and through orders: both must answer alike."""
     target, selection = world.orders[obj], SHARED_FIELDS[operation][1]
+    value = await shared_value(world, operation, target)
     single = await world.call(
         f"query ($id: ID!) {{ order(id: $id) {{ id {selection} }} }}", {"id": target}
     )
@@ -507,7 +740,7 @@ async def shared_field(world: World, obj: Obj, operation: str) -> Seen:
     elif single["data"]["order"] is None:
         one = Seen(Outcome.NOT_FOUND) if not errors_of(single) else unexpected(single)
     else:
-        one = field_seen(single, single["data"]["order"], ["order"], operation)
+        one = field_seen(single, single["data"]["order"], ["order"], operation, value)
     listing = await world.call(
         f"{{ orders(first: 50) {{ edges {{ node {{ id {selection} }} }} }} }}"
     )
@@ -523,7 +756,8 @@ async def shared_field(world: World, obj: Obj, operation: str) -> Seen:
             many = Seen(Outcome.NOT_FOUND)
         else:
             node = listing["data"]["orders"]["edges"][found[0]]["node"]
-            many = field_seen(listing, node, ["orders", "edges", found[0], "node"], operation)
+            path = ["orders", "edges", found[0], "node"]
+            many = field_seen(listing, node, path, operation, value)
     if one.outcome == many.outcome:
         return one
     return Seen(
@@ -548,7 +782,17 @@ USER_ERROR_OUTCOMES = {
 }
 
 
-def mutation_seen(body: Json, root: str, ok: Callable[[Json], bool]) -> Seen:
+def nothing_done(payload: Json) -> bool:
+    """A refused payload: every result null."""
+    return all(v is None for k, v in payload.items() if k != "userErrors")
+
+
+def mutation_seen(
+    body: Json,
+    root: str,
+    ok: Callable[[Json], bool],
+    nothing: Callable[[Json], bool] = nothing_done,
+) -> Seen:
     if is_forbidden(body, root):
         return Seen(Outcome.FORBIDDEN)
     if errors_of(body) or body.get("data") is None:
@@ -557,8 +801,7 @@ def mutation_seen(body: Json, root: str, ok: Callable[[Json], bool]) -> Seen:
     user_errors = payload["userErrors"]
     if not user_errors:
         return Seen(Outcome.ALLOWED) if ok(payload) else unexpected(payload)
-    results = [v for k, v in payload.items() if k != "userErrors"]
-    if len(user_errors) == 1 and all(v is None for v in results):
+    if len(user_errors) == 1 and nothing(payload):
         outcome = USER_ERROR_OUTCOMES.get(user_errors[0]["code"])
         if outcome is not None:
             return Seen(outcome)
@@ -579,11 +822,13 @@ async def mutate(
     ok: Callable[[Json], bool],
     snapshot: Callable[[], Awaitable[Json]],
     made_up: dict[str, Any] | None = None,
+    nothing: Callable[[Json], bool] = nothing_done,
 ) -> Seen:
-    """Runs one mutation row: ALLOWED must change the object, anything else must not."""
+    """Runs one mutation row: ALLOWED must change the object, anything else must not
+    (`nothing`: how the payload reads when nothing was done, if not all null)."""
     before = await snapshot()
     body = await world.call(document, variables)
-    seen = mutation_seen(body, root, ok)
+    seen = mutation_seen(body, root, ok, nothing)
     after = await snapshot()
     if seen.outcome == Outcome.ALLOWED and after == before:
         return Seen("NO_EFFECT", f"answered ALLOWED but changed nothing: {before}")
@@ -802,6 +1047,213 @@ async def m_set_tenant_sla(world: World, obj: Obj) -> Seen:
     )
 
 
+# ---- routing and risk
+
+
+def nodes_snapshot(world: World, merchant: str) -> Callable[[], Awaitable[Json]]:
+    return lambda: world.snapshot(FULFILLMENT_NODES, {"merchant": merchant})
+
+
+def node_merchant(world: World) -> str | None:
+    """What the caller puts in `merchant` to act on acme's nodes: partners (and the
+    platform admin) name acme, acme's own roles name nobody."""
+    return None if world.kind == "merchant" else "acme"
+
+
+async def node_of(world: World, obj: Obj) -> tuple[str, str]:
+    """A fresh node (merchant, code) for a row to act on, as the matrix's objects say:
+    own: the caller's side operates it; other: globex's; shared: acme's, operated by
+    the other side. A partner whose grant is gone gets the one its side made before."""
+    if obj is Obj.OTHER:
+        code = world.name("GLOBEX").upper()
+        await world.put_node("globex-backend", code)
+        return "globex", code
+    by_partner = (world.kind == "partner") == (obj is Obj.OWN)
+    if not by_partner:
+        code = world.name("ACME").upper()
+        await world.put_node("acme-backend", code)
+    elif world.state in (RoleState.PARTNER_REVOKED, RoleState.PARTNER_EXPIRED):
+        code = PARTNER_NODE
+    else:
+        code = world.name("SWIFT").upper()
+        await world.put_node("swiftship-admin", code, merchant="acme")
+    return "acme", code
+
+
+def put_nothing(payload: Json) -> bool:
+    return payload["node"] is None and payload["created"] is False
+
+
+async def m_put_fulfillment_node(world: World, obj: Obj) -> Seen:
+    if obj is Obj.NEW:
+        merchant, code, created = "acme", world.name("NEW").upper(), True
+    else:
+        (merchant, code), created = await node_of(world, obj), False
+    named = "globex" if obj is Obj.OTHER else node_merchant(world)
+    spec = node_input(code, merchant=named, name=world.name("Renamed"))
+    by_partner = world.kind == "partner" if obj is Obj.NEW else None
+
+    def ok(payload: Json) -> bool:
+        node = payload["node"]
+        return (
+            payload["created"] is created
+            and (node["code"], node["name"]) == (code, spec["name"])
+            and by_partner in (None, node["operatedByPartner"])
+        )
+
+    return await mutate(
+        world,
+        "putFulfillmentNode",
+        PUT_NODE,
+        {"input": spec},
+        ok=ok,
+        snapshot=nodes_snapshot(world, merchant),
+        made_up={"input": {**spec, "merchant": MADE_UP_TENANT}},
+        nothing=put_nothing,
+    )
+
+
+async def m_set_stock_levels(world: World, obj: Obj) -> Seen:
+    if obj is Obj.OTHER:
+        merchant, named, node = "globex", "globex", GLOBEX_NODE
+    else:
+        by_partner = (world.kind == "partner") == (obj is Obj.OWN)
+        merchant, named = "acme", node_merchant(world)
+        node = PARTNER_NODE if by_partner else ACME_NODE
+    level = {"node": node, "sku": world.name("SKU"), "onHand": 7}
+    spec = {"merchant": named, "levels": [level]}
+    if obj is Obj.OTHER:
+        made_up = {"input": {**spec, "merchant": MADE_UP_TENANT}}
+    else:
+        made_up = {"input": {**spec, "levels": [{**level, "node": MADE_UP_NODE}]}}
+    return await mutate(
+        world,
+        "setStockLevels",
+        SET_STOCK,
+        {"input": spec},
+        ok=lambda p: p["changed"] == 1,
+        snapshot=nodes_snapshot(world, merchant),
+        made_up=made_up,
+        nothing=lambda p: p["changed"] == 0 and p["ordersWoken"] == 0,
+    )
+
+
+async def m_set_routing_profile(world: World, obj: Obj) -> Seen:
+    named = {Obj.OWN: None, Obj.OTHER: "globex", Obj.SHARED: "acme"}[obj]
+    merchant = named or "acme"  # whose profile must not change, when the caller has none
+    weight = 1 + world.serial() / 100
+    spec: dict[str, Any] = {"costWeight": weight}
+    if named is not None:
+        spec["merchant"] = named
+    return await mutate(
+        world,
+        "setRoutingProfile",
+        SET_ROUTING_PROFILE,
+        {"input": spec},
+        ok=lambda p: p["profile"]["costWeight"] == weight,
+        snapshot=lambda: world.snapshot(ROUTING_PROFILE, {"merchant": merchant}),
+        made_up={"input": {**spec, "merchant": MADE_UP_TENANT}},
+    )
+
+
+MADE_UP_ORDER_ID = to_global_id("Order", uuid.UUID(int=7))
+
+
+async def order_row(
+    world: World,
+    root: str,
+    document: str,
+    target: str,
+    variables: dict[str, Any],
+    made_up: dict[str, Any],
+    ok: Callable[[Json], bool],
+) -> Seen:
+    return await mutate(
+        world,
+        root,
+        document,
+        variables,
+        ok=lambda p: p["order"]["id"] == target and ok(p["order"]),
+        snapshot=lambda: world.snapshot(ROUTED_ORDER_STATE, {"id": target}),
+        made_up=made_up,
+    )
+
+
+async def m_reroute_order(world: World, obj: Obj) -> Seen:
+    merchant = "globex" if obj is Obj.OTHER else "acme"
+    delivered = obj is Obj.OWN_DELIVERED
+    target = await world.new_unique_order(merchant, routed=True, delivered=delivered)
+    return await order_row(
+        world,
+        "rerouteOrder",
+        REROUTE,
+        target,
+        {"orderId": target},
+        {"orderId": MADE_UP_ORDER_ID},
+        # Routed again to the stocked node; a partner, routing on the nodes it operates
+        # only, may leave the order PENDING (any answer from it is a mismatch anyway).
+        ok=lambda order: order["status"] == "ROUTED" or world.kind == "partner",
+    )
+
+
+async def review_target(world: World, obj: Obj) -> str:
+    if obj is Obj.OWN_HELD:
+        return await world.new_held_order()
+    return await world.new_unique_order("globex" if obj is Obj.OTHER else "acme")
+
+
+async def m_approve_order(world: World, obj: Obj) -> Seen:
+    target = await review_target(world, obj)
+    return await order_row(
+        world,
+        "approveOrder",
+        APPROVE,
+        target,
+        {"orderId": target},
+        {"orderId": MADE_UP_ORDER_ID},
+        ok=lambda order: order["status"] in ("PENDING", "ROUTED"),
+    )
+
+
+async def m_reject_order(world: World, obj: Obj) -> Seen:
+    target = await review_target(world, obj)
+    reason = "the matrix says no"
+    return await order_row(
+        world,
+        "rejectOrder",
+        REJECT,
+        target,
+        {"input": {"orderId": target, "reason": reason}},
+        {"input": {"orderId": MADE_UP_ORDER_ID, "reason": reason}},
+        ok=lambda order: (order["status"], order["cancelReason"]) == ("CANCELLED", reason),
+    )
+
+
+async def m_set_risk_profile(world: World, obj: Obj) -> Seen:
+    """Sets the merchant's risk profile as it is (a new version): own is the caller's
+    tenant's (acme's, for a caller with none), other is globex's, named."""
+    merchant = "globex" if obj is Obj.OTHER else "acme"
+    observer = f"{merchant}-backend"
+
+    async def snapshot() -> Json:
+        body = await world.call(RISK_PROFILE, as_client=observer)
+        assert not errors_of(body), body
+        return body["data"]
+
+    policy = dict((await snapshot())["riskProfile"])
+    policy.pop("version")
+    spec = {**policy, "merchant": "globex"} if obj is Obj.OTHER else policy
+    return await mutate(
+        world,
+        "setRiskProfile",
+        SET_RISK_PROFILE,
+        {"input": spec},
+        ok=lambda p: {k: v for k, v in p["profile"].items() if k != "version"} == policy,
+        snapshot=snapshot,
+        made_up={"input": {**spec, "merchant": MADE_UP_TENANT}},
+    )
+
+
 Probe = Callable[[World, Obj], Awaitable[Seen]]
 
 PROBES: dict[str, Probe] = {
@@ -816,6 +1268,10 @@ PROBES: dict[str, Probe] = {
     "Query.slaReport": q_sla_report,
     "Query.slaAlerts": q_sla_alerts,
     "Query.tenantSla": q_tenant_sla,
+    "Query.fulfillmentNodes": q_fulfillment_nodes,
+    "Query.routingProfile": q_routing_profile,
+    "Query.routingFairnessReport": q_routing_fairness_report,
+    "Query.riskProfile": q_risk_profile,
     **{operation: shared_field_probe(operation) for operation in SHARED_FIELDS},
     "Mutation.createOrder": m_create_order,
     "Mutation.cancelOrder": m_cancel_order,
@@ -828,6 +1284,13 @@ PROBES: dict[str, Probe] = {
     "Mutation.rotateApiClientSecret": m_rotate_api_client_secret,
     "Mutation.deleteApiClient": m_delete_api_client,
     "Mutation.setTenantSla": m_set_tenant_sla,
+    "Mutation.putFulfillmentNode": m_put_fulfillment_node,
+    "Mutation.setStockLevels": m_set_stock_levels,
+    "Mutation.setRoutingProfile": m_set_routing_profile,
+    "Mutation.rerouteOrder": m_reroute_order,
+    "Mutation.approveOrder": m_approve_order,
+    "Mutation.rejectOrder": m_reject_order,
+    "Mutation.setRiskProfile": m_set_risk_profile,
 }
 
 
@@ -864,6 +1327,7 @@ def schema_operations() -> set[str]:
     names = {f"Query.{name}" for name in schema.query_type.fields}
     names |= {f"Mutation.{name}" for name in schema.mutation_type.fields}
     names |= {"Order.total", "Order.customerEmail", "OrderLine.unitPrice"}
+    names |= {"Order.routing", "Order.routingHistory"}  # shared with every reader
     for type_name, graphql_type in schema.type_map.items():
         if isinstance(graphql_type, GraphQLObjectType) and not type_name.startswith("__"):
             for name, graphql_field in graphql_type.fields.items():

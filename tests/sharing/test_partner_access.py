@@ -101,7 +101,7 @@ async def test_expired_grant_is_dead(api: Api, settings: Settings) -> None:
     from oaas.sharing.visibility import grants
 
     async with engine.begin() as conn:
-        await conn.execute(update(grants).values(expires_at=utcnow()))
+        await conn.execute(update(grants.table).values(expires_at=utcnow()))
     await engine.dispose()
     body = await _partner_view(api)
     assert body["data"]["orders"]["edges"] == []

@@ -45,11 +45,11 @@ async def _backdate(
                 await conn.execute(select(orders.c.id).where(orders.c.external_id == external_id))
             ).scalar_one()
             await conn.execute(
-                update(orders).where(orders.c.id == order_id).values(created_at=created)
+                update(orders.table).where(orders.c.id == order_id).values(created_at=created)
             )
             if shipped is not None:
                 await conn.execute(
-                    update(events)
+                    update(events.table)
                     .where(events.c.order_id == order_id, events.c.type == "FULFILLMENT_UPDATED")
                     .values(at=shipped)
                 )

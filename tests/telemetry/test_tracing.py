@@ -58,7 +58,7 @@ async def test_sli_aggregates_count_requests_per_tenant_and_operation(
     assert written >= 2
     engine = create_async_engine(settings.database_url)
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(sli_minutes))).mappings().all()
+        rows = (await conn.execute(select(sli_minutes.table))).mappings().all()
     await engine.dispose()
     by_operation: dict[str, dict[str, Any]] = {}
     for row in rows:

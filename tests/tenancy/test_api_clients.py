@@ -35,7 +35,7 @@ async def test_created_secret_is_shown_once_and_works(tenancy: Tenancy) -> None:
 
     response = await tenancy.token_response("acme-warehouse", secret)
     assert response.status_code == 200, response.text
-    assert response.json()["scope"] == "fulfillment:write orders:read orders:write"
+    assert response.json()["scope"] == "fulfillment:write inventory:write orders:read orders:write"
     token = response.json()["access_token"]
     viewer = await tenancy.api.graphql(
         "{ viewer { clientId tenant { handle } roles } }", token=token

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, String
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
+from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
 
 
@@ -17,7 +18,10 @@ class AuditEntry(SQLModel, table=True):
     """Owned by the tenant the act concerns, so its admins can read it."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_tenant_at", "tenant_id", "at", "id"),
+        visibility_info(Visibility.OWN),
+    )
 
     tenant_id: UUID = Field(
         sa_column=Column(

@@ -1,6 +1,28 @@
 """Data layer: engine, unit of work, column types, migrations."""
 
-from oaas.db.engine import SYSTEM_SCOPE, Database, RowScope
+from oaas.db.engine import Database, acting_for
+from oaas.db.scoping import (
+    SYSTEM_SCOPE,
+    EntityTable,
+    RowScope,
+    UnscopedStatementError,
+    Visibility,
+    entity_table,
+    visibility_info,
+)
 from oaas.db.types import UTCDateTime, new_id, utcnow
 
-__all__ = ["SYSTEM_SCOPE", "Database", "RowScope", "UTCDateTime", "new_id", "utcnow"]
+__all__ = [
+    "SYSTEM_SCOPE",
+    "Database",
+    "EntityTable",
+    "RowScope",
+    "UTCDateTime",
+    "UnscopedStatementError",
+    "Visibility",
+    "acting_for",
+    "entity_table",
+    "new_id",
+    "utcnow",
+    "visibility_info",
+]

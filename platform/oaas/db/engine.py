@@ -10,11 +10,10 @@ the writer. PostgreSQL uses one pooled engine for both.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, Literal
-from uuid import UUID
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -24,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from oaas.db.scoping import RowScope, ScopedSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -51,21 +52,6 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
 
     return engine
 
-
-@dataclass(frozen=True, slots=True)
-class RowScope:
-    """Which tenants' rows a transaction may touch, for PostgreSQL's row-level security.
-
-    `tenant`: the tenant's own rows; `partner`: its own plus those of merchants
-    with an active grant to it; `all`: every row (platform admins, and the
-    platform itself looking up a client to authenticate it).
-    """
-
-    mode: Literal["tenant", "partner", "all"]
-    tenant_id: UUID | None = None
-
-
-SYSTEM_SCOPE = RowScope("all")
 
 _SET_SCOPE = text(
     "SELECT set_config('oaas.scope', :mode, true), set_config('oaas.tenant_id', :tenant_id, true)"
@@ -95,6 +81,36 @@ def _postgres_engine(url: str, *, role: str | None, echo: bool) -> AsyncEngine:
     return engine
 
 
+async def _apply_scope(session: AsyncSession, scope: RowScope) -> None:
+    session.info["row_scope"] = scope
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            _SET_SCOPE,
+            {"mode": scope.mode, "tenant_id": str(scope.tenant_id) if scope.tenant_id else ""},
+        )
+
+
+@asynccontextmanager
+async def acting_for(session: AsyncSession, scope: RowScope) -> AsyncIterator[None]:
+    """Runs the block under another scope in the same transaction, then restores the caller's.
+
+    For the platform's own bookkeeping on a tenant's behalf (a partner ships an
+    order: the merchant's stock and delivery estimates change), never for
+    anything the caller reads back.
+    """
+    previous: RowScope = session.info["row_scope"]
+    await _apply_scope(session, scope)
+    try:
+        yield
+    except BaseException:
+        session.info["row_scope"] = previous
+        # An aborted transaction refuses the restore; the first error is the one to see.
+        with contextlib.suppress(Exception):
+            await _apply_scope(session, previous)
+        raise
+    await _apply_scope(session, previous)
+
+
 class Database:
     """The engines of one database and the sessions made from them.
 
@@ -112,34 +128,31 @@ class Database:
         else:
             engine = _postgres_engine(url, role=self.role, echo=echo)
             self.read_engine = self.write_engine = engine
-        self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(
+            self.read_engine, expire_on_commit=False, sync_session_class=ScopedSession
+        )
+        self._writers = async_sessionmaker(
+            self.write_engine, expire_on_commit=False, sync_session_class=ScopedSession
+        )
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
     @asynccontextmanager
-    async def session(
-        self, *, write: bool, scope: RowScope | None = None
-    ) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, write: bool, scope: RowScope) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed if the block succeeds, rolled back if it raises.
 
-        On PostgreSQL the scope is set transaction-locally first, so a pooled
-        connection never carries it into the next transaction; without one, row
-        level security shows nothing.
+        Every statement is limited to what `scope` may see (oaas.db.scoping). On
+        PostgreSQL the scope is also set transaction-locally for row-level
+        security, so a pooled connection never carries it into the next
+        transaction.
         """
         factory = self._writers if write else self._readers
-        async with factory() as session:
+        async with factory(info={"row_scope": scope}) as session:
             try:
-                if scope is not None and self.dialect == "postgresql":
-                    await session.execute(
-                        _SET_SCOPE,
-                        {
-                            "mode": scope.mode,
-                            "tenant_id": str(scope.tenant_id) if scope.tenant_id else "",
-                        },
-                    )
+                if self.dialect == "postgresql":
+                    await _apply_scope(session, scope)
                 yield session
             except BaseException:
                 await session.rollback()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
 
 from oaas.db import Database
+from oaas.lifecycle.engines import Engines
 from oaas.policy import Principal
 from oaas.quotas.buckets import Buckets, MemoryBuckets
 from oaas.quotas.plans import STANDARD, PlanLimits
@@ -24,6 +25,7 @@ class Context:
     database: Database
     settings: Settings
     request_id: str
+    engines: Engines
     plan: PlanLimits = STANDARD
     buckets: Buckets = field(default_factory=MemoryBuckets)
     # strawberry's response stand-in: status code and headers of the HTTP answer.

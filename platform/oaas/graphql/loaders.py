@@ -19,7 +19,7 @@ def _order_key(order: OrderRecord) -> tuple[UUID, UUID]:
     return order.key
 
 
-def _loader(
+def loader(
     context: Context,
     name: str,
     batch: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]],
@@ -43,7 +43,7 @@ def tenant_by_id_loader(context: Context) -> DataLoader[UUID, Tenant]:
         found = {t.id: t for t in rows.scalars()}
         return [found[i] for i in ids]
 
-    return _loader(context, "TenantByIdLoader", batch)
+    return loader(context, "TenantByIdLoader", batch)
 
 
 def lines_by_order_loader(context: Context) -> DataLoader[OrderRecord, list[LineRecord]]:
@@ -53,7 +53,7 @@ def lines_by_order_loader(context: Context) -> DataLoader[OrderRecord, list[Line
         found = await repository.lines_of(keys, {o.key: o.currency for o in orders})
         return [found.get(k, []) for k in keys]
 
-    return _loader(context, "LinesByOrderLoader", batch, _order_key)
+    return loader(context, "LinesByOrderLoader", batch, _order_key)
 
 
 def events_by_order_loader(context: Context) -> DataLoader[OrderRecord, list[EventRecord]]:
@@ -63,4 +63,4 @@ def events_by_order_loader(context: Context) -> DataLoader[OrderRecord, list[Eve
         found = await repository.events_of(keys)
         return [found.get(k, []) for k in keys]
 
-    return _loader(context, "EventsByOrderLoader", batch, _order_key)
+    return loader(context, "EventsByOrderLoader", batch, _order_key)

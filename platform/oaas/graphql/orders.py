@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TypedDict
 from uuid import UUID
@@ -10,13 +10,21 @@ from uuid import UUID
 import strawberry
 
 from oaas.graphql.context import Info
+from oaas.graphql.decisions import (
+    RiskAssessment,
+    RoutingDecision,
+    decisions_by_order_loader,
+    risk_by_order_loader,
+)
 from oaas.graphql.errors import UserError, run
-from oaas.graphql.ids import decode_cursor, encode_cursor, from_global_id, to_global_id
+from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
+from oaas.graphql.inputs import as_utc, order_uuid
 from oaas.graphql.loaders import events_by_order_loader, lines_by_order_loader, tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
 from oaas.graphql.shared_fields import load_partner_access, require_shared
 from oaas.graphql.tenancy import Tenant
+from oaas.lifecycle import changes, placement
 from oaas.orders import service
 from oaas.orders.models import OrderStatus
 from oaas.orders.records import AddressRecord, OrderRecord
@@ -120,6 +128,28 @@ class Order(Node):
             )
             for line in await lines_by_order_loader(info.context).load(self.record)
         ]
+
+    @strawberry.field(
+        description="The latest routing decision, with every candidate node and why; "
+        "null until the order is routed or found unroutable."
+    )
+    async def routing(self, info: Info) -> RoutingDecision | None:
+        history = await decisions_by_order_loader(info.context).load(self.record)
+        return RoutingDecision.of(history[-1], self.record.currency) if history else None
+
+    @strawberry.field(description="Every routing decision of this order, oldest first.")
+    async def routing_history(self, info: Info) -> list[RoutingDecision]:
+        history = await decisions_by_order_loader(info.context).load(self.record)
+        return [RoutingDecision.of(row, self.record.currency) for row in history]
+
+    @strawberry.field(
+        description="The risk check at intake: score, level and the facts behind it. "
+        "Hidden by the LOGISTICS share profile."
+    )
+    async def risk(self, info: Info) -> RiskAssessment | None:
+        require_shared(info, self.record.tenant_id, "risk")
+        found = await risk_by_order_loader(info.context).load(self.record)
+        return RiskAssessment.of(found) if found is not None else None
 
     @strawberry.field(description="Oldest first.")
     async def events(self, info: Info) -> list[OrderEvent]:
@@ -242,22 +272,11 @@ def _parse_cursor(cursor: str) -> PageCursor | None:
     return PageCursor(created_at=created_at, id=order_id)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """DateTime inputs are UTC (contract.graphql): one without an offset is read as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _order_id(global_id: str) -> UUID | None:
-    return from_global_id("Order", global_id)
-
-
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(permission_classes=[allowed("order:read")])
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        order_id = _order_id(id)
+        order_id = order_uuid(id)
         if order_id is None:
             return None
         record = await OrderRepository(info.context.session, info.context.principal).get(order_id)
@@ -296,8 +315,8 @@ class OrdersQuery:
                 else None,
                 merchant_ids=merchant_ids,
                 external_id=filter.external_id,
-                created_after=_utc(filter.created_after),
-                created_before=_utc(filter.created_before),
+                created_after=as_utc(filter.created_after),
+                created_before=as_utc(filter.created_before),
             )
         repository = OrderRepository(info.context.session, info.context.principal)
         records = await repository.page(first=first + 1, after=cursor, filter=domain_filter)
@@ -364,8 +383,12 @@ class OrdersMutation:
         self, info: Info, input: CreateOrderInput, idempotency_key: str | None = None
     ) -> CreateOrderPayload:
         async def work() -> OrderRecord:
-            created = await service.create_order(
-                info.context.session, info.context.principal, _order_input(input), idempotency_key
+            created = await placement.place_order(
+                info.context.session,
+                info.context.principal,
+                info.context.engines,
+                _order_input(input),
+                idempotency_key,
             )
             return created.order
 
@@ -377,10 +400,10 @@ class OrdersMutation:
     @strawberry.mutation(permission_classes=[allowed("order:cancel")])
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> CancelOrderPayload:
         async def work() -> OrderRecord:
-            return await service.cancel_order(
+            return await changes.cancel(
                 info.context.session,
                 info.context.principal,
-                _order_id(input.order_id),
+                order_uuid(input.order_id),
                 reason=input.reason,
                 cancel_lines=[
                     service.CancelLine(sku=x.sku, quantity=x.quantity) for x in input.lines
@@ -402,10 +425,10 @@ class OrdersMutation:
         self, info: Info, input: UpdateFulfillmentInput
     ) -> UpdateFulfillmentPayload:
         async def work() -> OrderRecord:
-            return await service.update_fulfillment(
+            return await changes.fulfil(
                 info.context.session,
                 info.context.principal,
-                _order_id(input.order_id),
+                order_uuid(input.order_id),
                 status=OrderStatus(input.status),
                 tracking_number=input.tracking_number,
                 carrier=input.carrier,

@@ -25,6 +25,8 @@ from oaas.graphql.limits import Limits, limits_rule, tag_limit_errors
 from oaas.graphql.masking import MaskUnexpectedErrors
 from oaas.graphql.operations import RequireOperationName
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
+from oaas.graphql.risk import RiskMutation, RiskQuery
+from oaas.graphql.routing import RoutingMutation, RoutingQuery
 from oaas.graphql.sharing import SharingMutation, SharingQuery
 from oaas.graphql.sla import SlaMutation, SlaQuery
 from oaas.graphql.strings import NoUnstorableStrings
@@ -38,8 +40,14 @@ from oaas.settings import Settings
 # validation results are cached: measured here that makes a small query ~5x faster.
 DOCUMENT_CACHE_SIZE = 1024
 
-Query = merge_types("Query", (TenancyQuery, OrdersQuery, SharingQuery, AuditQuery, SlaQuery))
-Mutation = merge_types("Mutation", (OrdersMutation, SharingMutation, TenancyMutation, SlaMutation))
+Query = merge_types(
+    "Query",
+    (TenancyQuery, OrdersQuery, SharingQuery, AuditQuery, SlaQuery, RoutingQuery, RiskQuery),
+)
+Mutation = merge_types(
+    "Mutation",
+    (OrdersMutation, SharingMutation, TenancyMutation, SlaMutation, RoutingMutation, RiskMutation),
+)
 
 
 # Errors that answer the caller as designed; only the rest are worth an error log line.

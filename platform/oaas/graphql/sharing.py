@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
@@ -10,6 +10,7 @@ from oaas.errors import ErrorCode, NotFound, OaasError
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
 from oaas.graphql.ids import from_global_id, to_global_id
+from oaas.graphql.inputs import as_utc
 from oaas.graphql.loaders import tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
@@ -78,13 +79,6 @@ class RevokeOrderAccessPayload:
     user_errors: list[UserError]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """DateTime inputs are UTC (contract.graphql): one without an offset is read as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 @strawberry.type
 class SharingQuery:
     @strawberry.field(
@@ -120,7 +114,7 @@ class SharingMutation:
                 partner,
                 profile=ShareProfile(input.profile),
                 actions=[ShareAction(a) for a in input.actions],
-                expires_at=_utc(input.expires_at),
+                expires_at=as_utc(input.expires_at),
             )
             return grant
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import TypeVar
+from datetime import datetime
 
 import strawberry
-from graphql import GraphQLError
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
+from oaas.graphql.inputs import answer, as_utc
 from oaas.graphql.permissions import allowed
 from oaas.sla import alerts as sla_alerts
 from oaas.sla import definitions, reports
 from oaas.tenancy import service as tenancy
-
-T = TypeVar("T")
 
 
 @strawberry.type
@@ -185,24 +181,6 @@ def _tenant_report(report: reports.TenantReport) -> SlaTenantReport:
     )
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """DateTime inputs are UTC (contract.graphql): one without an offset is read as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-async def _answer(work: Callable[[], Awaitable[T]]) -> T:
-    """A query's domain error as a GraphQL error with its code, not an internal error."""
-    try:
-        return await work()
-    except OaasError as error:
-        extensions: dict[str, object] = {"code": error.code.value}
-        if error.field is not None:
-            extensions["field"] = list(error.field)
-        raise GraphQLError(error.message, extensions=extensions) from error
-
-
 # snake_case definition keys as the input fields name them
 _INPUT_FIELDS = {
     "availability": "availability",
@@ -256,13 +234,13 @@ class SlaQuery:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> SlaReport:
-        report = await _answer(
-            lambda: reports.sla_report(
+        report = await answer(
+            reports.sla_report(
                 info.context.session,
                 info.context.principal,
                 tenant=tenant,
-                since=_utc(since),
-                until=_utc(until),
+                since=as_utc(since),
+                until=as_utc(until),
             )
         )
         return SlaReport(
@@ -277,10 +255,8 @@ class SlaQuery:
         "or >= 6x over 6 h and 30 min.",
     )
     async def sla_alerts(self, info: Info, tenant: str | None = None) -> list[SlaAlert]:
-        found = await _answer(
-            lambda: sla_alerts.sla_alerts(
-                info.context.session, info.context.principal, tenant=tenant
-            )
+        found = await answer(
+            sla_alerts.sla_alerts(info.context.session, info.context.principal, tenant=tenant)
         )
         return [
             SlaAlert(
@@ -312,7 +288,7 @@ class SlaQuery:
                 rows[0].handle, await definitions.get_sla(session, principal, rows[0])
             )
 
-        return await _answer(work)
+        return await answer(work())
 
 
 @strawberry.type

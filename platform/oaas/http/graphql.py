@@ -40,6 +40,7 @@ class _GraphQLApp(StrictGraphQL):
             request_id=state.get("request_id", ""),
             plan=state["plan"],
             buckets=self.components.buckets,
+            engines=self.components.engines,
             response=response,
         )
 

@@ -20,6 +20,7 @@ from oaas.http.health import healthz, readyz
 from oaas.http.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from oaas.http.oauth import authorization_server_metadata, jwks, token_endpoint
 from oaas.http.tracing import TracingMiddleware
+from oaas.lifecycle.engines import Engines
 from oaas.quotas.buckets import Buckets, MemoryBuckets
 from oaas.settings import Settings
 from oaas.telemetry.tracing import Tracing
@@ -35,6 +36,7 @@ class Components:
     token_issuer: TokenIssuer
     token_verifier: TokenVerifier
     schema: strawberry.Schema
+    engines: Engines
     buckets: Buckets = field(default_factory=MemoryBuckets)
     tracing: Tracing | None = None
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.errors import OaasError
+from oaas.manifests import fulfilment
 from oaas.manifests.manifest import ClientSpec, Manifest, ManifestError, TenantSpec
 from oaas.policy import Principal
 from oaas.quotas import service as quotas
@@ -64,6 +65,13 @@ async def apply_manifest(
                 changes.append(Change("sla", spec.handle, Outcome(outcome)))
             changes.extend(await _apply_clients(session, principal, tenant, spec, prune=prune))
         changes.extend(await _apply_grants(session, principal, manifest, tenants, prune=prune))
+        # After grants: a partner's node is routed to only while its grant holds.
+        found: list[tuple[str, str, str, str]] = []
+        for routing in manifest.routing:
+            found += await fulfilment.apply_routing(session, principal, routing)
+        for risk in manifest.risk:
+            found.append(await fulfilment.apply_risk(session, principal, risk))
+        changes.extend(Change(k, n, Outcome(o), d) for k, n, o, d in found)
     except OaasError as exc:
         raise ManifestError([exc.message]) from exc
     return changes

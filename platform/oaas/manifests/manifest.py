@@ -7,13 +7,20 @@ any file means nothing is written.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from oaas.manifests.fulfilment import (
+    Problems,
+    RiskSpec,
+    RoutingSpec,
+    read_risk,
+    read_routing,
+)
 from oaas.policy import TenantKind, default_policy
 from oaas.quotas.plans import PlanLimits
 from oaas.quotas.service import plan_problems
@@ -64,6 +71,8 @@ class Manifest:
     tenants: list[TenantSpec] = field(default_factory=list)
     grants: list[GrantSpec] = field(default_factory=list)
     plans: list[PlanSpec] = field(default_factory=list)
+    routing: list[RoutingSpec] = field(default_factory=list)
+    risk: list[RiskSpec] = field(default_factory=list)
 
 
 class ManifestError(Exception):
@@ -131,7 +140,7 @@ class _Reader:
         if document is None:
             self.problem("", "is empty")
             return manifest
-        top = self.mapping(document, "", ("tenants", "grants", "plans"))
+        top = self.mapping(document, "", ("tenants", "grants", "plans", "routing", "risk"))
         if top is None:
             return manifest
         plans = top.get("plans", [])
@@ -162,6 +171,21 @@ class _Reader:
                 spec = self.tenant(item, f"tenants[{index}]")
                 if spec is not None:
                     manifest.tenants.append(spec)
+        readers: tuple[tuple[str, Callable[[Any, str, str], tuple[Any, Problems]]], ...] = (
+            ("routing", read_routing),
+            ("risk", read_risk),
+        )
+        for key, read in readers:
+            entries = top.get(key, [])
+            if not isinstance(entries, list):
+                self.problem(key, "must be a list")
+                continue
+            for index, item in enumerate(entries):
+                section, found = read(item, f"{key}[{index}]", self.filename)
+                for where, message in found:
+                    self.problem(where, message)
+                if section is not None:
+                    getattr(manifest, key).append(section)
         grants = top.get("grants", [])
         if not isinstance(grants, list):
             self.problem("grants", "must be a list")
@@ -365,6 +389,8 @@ def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = No
         merged.tenants.extend(manifest.tenants)
         merged.grants.extend(manifest.grants)
         merged.plans.extend(manifest.plans)
+        merged.routing.extend(manifest.routing)
+        merged.risk.extend(manifest.risk)
     problems.extend(_cross_file_problems(merged))
     if problems:
         raise ManifestError(problems)

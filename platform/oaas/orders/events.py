@@ -19,6 +19,15 @@ class EventType:
     CANCELLED = "CANCELLED"
     LINES_CANCELLED = "LINES_CANCELLED"
     FULFILLMENT_UPDATED = "FULFILLMENT_UPDATED"
+    ROUTED = "ROUTED"
+    REROUTED = "REROUTED"
+    # Routed nowhere for now (no stock, no node serves the region): retried when stock changes.
+    ROUTING_PENDING = "ROUTING_PENDING"
+    # Risk or routing was unavailable: the order is accepted and retried by the intake queue.
+    ROUTING_DEFERRED = "ROUTING_DEFERRED"
+    HELD = "HELD"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
 
 
 async def append_event(
@@ -33,7 +42,7 @@ async def append_event(
     detail: dict[str, Any] | None = None,
 ) -> None:
     await session.execute(
-        insert(events).values(
+        insert(events.table).values(
             tenant_id=tenant_id,
             id=new_id(),
             order_id=order_id,

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
+from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
 
 
@@ -54,6 +55,9 @@ class Order(SQLModel, table=True):
         # Platform admins list across merchants, and look orders up by id alone.
         Index("ix_orders_created", "created_at", "id"),
         Index("ix_orders_id", "id"),
+        # Risk velocity: a merchant's recent orders from one email.
+        Index("ix_orders_tenant_email_created", "tenant_id", "customer_email", "created_at"),
+        visibility_info(Visibility.ORDER_DATA),
     )
 
     tenant_id: UUID = Field(sa_column=_tenant_fk())
@@ -97,6 +101,7 @@ class OrderLine(SQLModel, table=True):
             "cancelled_quantity >= 0 AND cancelled_quantity <= quantity", name="cancelled_within"
         ),
         CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+        visibility_info(Visibility.ORDER_DATA),
     )
 
     tenant_id: UUID = Field(primary_key=True)
@@ -120,6 +125,7 @@ class OrderEvent(SQLModel, table=True):
             name="fk_order_events_order",
         ),
         Index("ix_order_events_order", "tenant_id", "order_id", "id"),
+        visibility_info(Visibility.ORDER_DATA),
     )
 
     tenant_id: UUID = Field(primary_key=True)
@@ -136,7 +142,10 @@ class IdempotencyKey(SQLModel, table=True):
     """A createOrder key: its input's fingerprint and the order it made, kept 24 hours."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_expires_at", "expires_at"),
+        visibility_info(Visibility.OWN),
+    )
 
     tenant_id: UUID = Field(sa_column=_tenant_fk())
     key: str = Field(sa_column=Column(String(255), primary_key=True, nullable=False))
@@ -152,6 +161,7 @@ class OrderNumberCounter(SQLModel, table=True):
     """The last order number handed out per merchant; its row lock orders concurrent creates."""
 
     __tablename__ = "order_number_counters"
+    __table_args__ = (visibility_info(Visibility.OWN),)
 
     tenant_id: UUID = Field(sa_column=_tenant_fk())
     last_value: int = Field(sa_column=Column(BigInteger, nullable=False))

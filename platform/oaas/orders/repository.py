@@ -1,4 +1,4 @@
-"""Order queries. Every statement here is scoped by `visible_tenants`, in one place."""
+"""Order queries; oaas.db.scoping limits each to the orders the principal may see."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Table, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oaas.db import EntityTable, entity_table
 from oaas.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import AddressRecord, EventRecord, LineRecord, OrderRecord
 from oaas.policy import Principal
-from oaas.sharing.visibility import visible_tenants
 
-orders: Table = Order.__table__  # type: ignore[attr-defined]
-lines: Table = OrderLine.__table__  # type: ignore[attr-defined]
-events: Table = OrderEvent.__table__  # type: ignore[attr-defined]
-idempotency_keys: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+orders = entity_table(Order)
+lines = entity_table(OrderLine)
+events = entity_table(OrderEvent)
+idempotency_keys = entity_table(IdempotencyKey)
 
 MAX_PAGE_SIZE = 100
 
@@ -81,10 +81,9 @@ class OrderRepository:
     def __init__(self, session: AsyncSession, principal: Principal) -> None:
         self.session = session
         self.principal = principal
-        self._scope = visible_tenants(principal, orders.c.tenant_id)
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> OrderRecord | None:
-        query = select(orders).where(orders.c.id == order_id, self._scope)
+        query = select(*orders.c).where(orders.c.id == order_id)
         if for_update:
             # Serialises concurrent changes of one order (PostgreSQL; SQLite
             # writers are serialised by BEGIN IMMEDIATE already).
@@ -96,7 +95,7 @@ class OrderRepository:
         self, *, first: int, after: PageCursor | None, filter: OrderFilter
     ) -> list[OrderRecord]:
         """Newest first by (created_at, id), keyset-paginated: never OFFSET."""
-        conditions = [self._scope]
+        conditions: list[ColumnElement[bool]] = []
         if filter.statuses is not None:
             conditions.append(orders.c.status.in_([s.value for s in filter.statuses]))
         if filter.merchant_ids is not None:
@@ -115,7 +114,7 @@ class OrderRepository:
                 )
             )
         query = (
-            select(orders)
+            select(*orders.c)
             .where(*conditions)
             .order_by(orders.c.created_at.desc(), orders.c.id.desc())
             .limit(first)
@@ -123,17 +122,14 @@ class OrderRepository:
         return [order_record(row) for row in await self.session.execute(query)]
 
     async def _rows_of_orders(
-        self, table: Table, keys: Sequence[tuple[UUID, UUID]], then_by: Any
+        self, table: EntityTable, keys: Sequence[tuple[UUID, UUID]], then_by: Any
     ) -> Sequence[Row[Any]]:
         """The rows of `table` (lines, events) belonging to these orders, in one statement."""
         if not keys:
             return []
         query = (
-            select(table)
-            .where(
-                tuple_(table.c.tenant_id, table.c.order_id).in_(list(keys)),
-                visible_tenants(self.principal, table.c.tenant_id),
-            )
+            select(*table.c)
+            .where(tuple_(table.c.tenant_id, table.c.order_id).in_(list(keys)))
             .order_by(table.c.tenant_id, table.c.order_id, then_by)
         )
         return list(await self.session.execute(query))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from oaas.db import entity_table
 from oaas.db.types import new_id, utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.orders.events import EventType, append_event
@@ -33,7 +34,7 @@ from oaas.tenancy.models import Tenant
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 FIRST_ORDER_NUMBER = 1001
-counters = OrderNumberCounter.__table__  # type: ignore[attr-defined]
+counters = entity_table(OrderNumberCounter)
 
 
 @dataclass(frozen=True)
@@ -106,13 +107,13 @@ async def _claim_key(
             async with session.begin_nested():
                 if existing is not None:  # expired: purge it and claim afresh
                     await session.execute(
-                        delete(idempotency_keys).where(
+                        delete(idempotency_keys.model).where(
                             idempotency_keys.c.tenant_id == principal.tenant_id,
                             idempotency_keys.c.key == key,
                         )
                     )
                 await session.execute(
-                    insert(idempotency_keys).values(
+                    insert(idempotency_keys.table).values(
                         tenant_id=principal.tenant_id,
                         key=key,
                         request_hash=fingerprint,
@@ -147,7 +148,7 @@ async def _find_key(session: AsyncSession, tenant_id: UUID, key: str) -> _KeyRow
 async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
     """The merchant's next order number; the counter row's lock orders concurrent creates."""
     bumped = await session.execute(
-        update(counters)
+        update(counters.model)
         .where(counters.c.tenant_id == tenant_id)
         .values(last_value=counters.c.last_value + 1)
         .returning(counters.c.last_value)
@@ -158,7 +159,7 @@ async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
     try:
         async with session.begin_nested():
             await session.execute(
-                insert(counters).values(tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER)
+                insert(counters.table).values(tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER)
             )
         return FIRST_ORDER_NUMBER
     except IntegrityError:
@@ -174,7 +175,7 @@ async def _insert_order(
     src, address = valid.source, valid.source.shipping_address
     now = utcnow()
     await session.execute(
-        insert(orders).values(
+        insert(orders.table).values(
             tenant_id=tenant_id,
             id=order_id,
             number=f"{principal.tenant_handle.upper()}-{number}",
@@ -196,7 +197,7 @@ async def _insert_order(
         )
     )
     await session.execute(
-        insert(lines),
+        insert(lines.table),
         [
             {
                 "tenant_id": tenant_id,
@@ -221,7 +222,7 @@ async def _insert_order(
     )
 
 
-async def _change_order(
+async def change_order(
     session: AsyncSession,
     principal: Principal,
     order: OrderRecord,
@@ -232,9 +233,13 @@ async def _change_order(
     message: str | None,
     detail: dict[str, object],
 ) -> None:
-    """Updates the order row and appends its event: every change of an order, in one place."""
+    """Updates the order row and appends its event: every change of an order, in one place.
+
+    Callers check the move with `transition` first and hold the order's row lock
+    (`OrderRepository.get(..., for_update=True)`).
+    """
     await session.execute(
-        update(orders)
+        update(orders.model)
         .where(orders.c.tenant_id == order.tenant_id, orders.c.id == order.id)
         .values(**values)
     )
@@ -294,7 +299,7 @@ async def cancel_order(
     for sku, quantity in wanted.items():
         line = by_sku[sku]
         result = await session.execute(
-            update(lines)
+            update(lines.model)
             .where(
                 lines.c.tenant_id == order.tenant_id,
                 lines.c.order_id == order.id,
@@ -315,7 +320,7 @@ async def cancel_order(
         values["status"] = OrderStatus.CANCELLED.value
     if reason is not None:
         values["cancel_reason"] = reason
-    await _change_order(
+    await change_order(
         session,
         principal,
         order,
@@ -410,7 +415,7 @@ async def update_fulfillment(
         values["tracking_number"] = tracking_number
     if carrier is not None:
         values["carrier"] = carrier
-    await _change_order(
+    await change_order(
         session,
         principal,
         order,
@@ -445,7 +450,7 @@ async def purge_expired_keys(session: AsyncSession, *, batch: int = 5000) -> int
         .limit(batch)
     )
     result = await session.execute(
-        delete(idempotency_keys).where(
+        delete(idempotency_keys.model).where(
             tuple_(idempotency_keys.c.tenant_id, idempotency_keys.c.key).in_(expired)
         )
     )

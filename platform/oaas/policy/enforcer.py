@@ -21,6 +21,11 @@ ACTION_SCOPES: dict[str, str | None] = {
     "tenant:admin": "admin",
     "sla:read": "admin",
     "sla:write": "admin",
+    "routing:read": "orders:read",
+    "routing:write": "settings:write",
+    "inventory:write": "inventory:write",
+    "risk:review": "orders:write",
+    "risk:write": "settings:write",
 }
 
 SCOPES = ("orders:read", "orders:write", "fulfillment:write", "shares:write", "admin")

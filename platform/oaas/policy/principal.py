@@ -42,5 +42,7 @@ def system_principal(name: str) -> Principal:
         tenant_kind=TenantKind.PLATFORM,
         client_id=name,
         roles=frozenset({"platform_admin"}),
-        scopes=frozenset({"admin", "orders:read", "shares:write"}),
+        scopes=frozenset(
+            {"admin", "orders:read", "shares:write", "settings:write", "inventory:write"}
+        ),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
+from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
 
 
@@ -30,6 +31,7 @@ class OrderAccessGrant(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("profile IN ('full', 'logistics')", name="profile"),
         Index("ix_order_access_grants_partner", "partner_tenant_id", "revoked_at"),
+        visibility_info(Visibility.MERCHANT_AND_PARTNER),
     )
 
     tenant_id: UUID = Field(

@@ -16,21 +16,22 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import and_, func, or_, outerjoin, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oaas.db import entity_table
 from oaas.orders.events import EventType
 from oaas.orders.models import Order, OrderEvent, OrderStatus
 from oaas.policy import Principal, TenantKind
 from oaas.sharing.models import OrderAccessGrant
-from oaas.sharing.visibility import active_grants_clause, visible_tenants
+from oaas.sharing.visibility import active_grants_clause
 from oaas.sla.definitions import Sla
 from oaas.sla.window import Window
 from oaas.tenancy.models import Tenant
 
-orders: Table = Order.__table__  # type: ignore[attr-defined]
-events: Table = OrderEvent.__table__  # type: ignore[attr-defined]
-grants: Table = OrderAccessGrant.__table__  # type: ignore[attr-defined]
+orders = entity_table(Order)
+events = entity_table(OrderEvent)
+grants = entity_table(OrderAccessGrant)
 
 SHIPPED_STATUSES = (OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 
@@ -130,14 +131,14 @@ async def _due_orders(
     query = (
         select(orders.c.tenant_id, orders.c.created_at, orders.c.status, shipped.c.shipped_at)
         .select_from(
-            orders.outerjoin(
+            outerjoin(
+                orders.model,
                 shipped,
                 and_(shipped.c.tenant_id == orders.c.tenant_id, shipped.c.order_id == orders.c.id),
             )
         )
         .where(
             orders.c.tenant_id.in_(merchant_ids),
-            visible_tenants(principal, orders.c.tenant_id),
             or_(
                 and_(
                     orders.c.created_at >= window.since - hours,

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
+from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
 
 
@@ -18,7 +19,10 @@ class SliMinute(SQLModel, table=True):
     (counts add, histograms add bucket by bucket, exemplars concatenate)."""
 
     __tablename__ = "sli_minutes"
-    __table_args__ = (Index("ix_sli_minutes_tenant_minute", "tenant_id", "minute", "operation"),)
+    __table_args__ = (
+        Index("ix_sli_minutes_tenant_minute", "tenant_id", "minute", "operation"),
+        visibility_info(Visibility.OWN),
+    )
 
     tenant_id: UUID = Field(
         sa_column=Column(
@@ -38,6 +42,7 @@ class TenantSla(SQLModel, table=True):
     """A tenant's SLA; tenants without one get the platform defaults (oaas.sla.definitions)."""
 
     __tablename__ = "tenant_slas"
+    __table_args__ = (visibility_info(Visibility.OWN),)
 
     tenant_id: UUID = Field(
         sa_column=Column(

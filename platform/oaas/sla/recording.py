@@ -11,16 +11,16 @@ import asyncio
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 
-from oaas.db import SYSTEM_SCOPE, Database
+from oaas.db import SYSTEM_SCOPE, Database, entity_table
 from oaas.db.types import new_id
 from oaas.sla.models import SliMinute
 from oaas.telemetry import get_logger
 from oaas.telemetry.sli import SliAggregator
 
 FLUSH_INTERVAL_SECONDS = 5.0
-sli_minutes: Table = SliMinute.__table__  # type: ignore[attr-defined]
+sli_minutes = entity_table(SliMinute)
 log = get_logger("oaas.sla")
 
 
@@ -44,7 +44,7 @@ async def flush(database: Database, aggregator: SliAggregator) -> int:
     ]
     try:
         async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
-            await session.execute(insert(sli_minutes), rows)
+            await session.execute(insert(sli_minutes.table), rows)
     except Exception:
         aggregator.restore(drained)
         raise

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oaas.db import entity_table
 from oaas.sla.models import SliMinute
 from oaas.telemetry.histogram import Histogram, bucket_value
 
-sli_minutes: Table = SliMinute.__table__  # type: ignore[attr-defined]
+sli_minutes = entity_table(SliMinute)
 
 MAX_EXEMPLARS = 10
 

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
+from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
 from oaas.policy import TenantKind
 
@@ -58,6 +59,7 @@ class ApiClient(SQLModel, table=True):
     """
 
     __tablename__ = "api_clients"
+    __table_args__ = (visibility_info(Visibility.OWN),)
 
     tenant_id: UUID = Field(
         sa_column=Column(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -249,10 +250,11 @@ async def create_client(
     unique_roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
     if secret is not None:
         _check_secret(secret, (*field_prefix, "secret"))
+    taken = OaasError(
+        ErrorCode.TAKEN, f"client id {client_id!r} is taken", (*field_prefix, "clientId")
+    )
     if await find_client(session, client_id) is not None:
-        raise OaasError(
-            ErrorCode.TAKEN, f"client id {client_id!r} is taken", (*field_prefix, "clientId")
-        )
+        raise taken
     plain = secret if secret is not None else generate_secret()
     client = ApiClient(
         tenant_id=tenant.id,
@@ -260,8 +262,14 @@ async def create_client(
         secret_hash=hash_secret(plain),
         roles=unique_roles,
     )
-    session.add(client)
-    await session.flush()
+    try:
+        # Client ids are unique across tenants, but the caller sees only its own:
+        # another tenant's client shows up here, as the unique key refusing the id.
+        async with session.begin_nested():
+            session.add(client)
+            await session.flush()
+    except IntegrityError as error:
+        raise taken from error
     await audit.record(
         session,
         principal,

@@ -1,0 +1,201 @@
+"""Tenant scoping in one place: the first wall between tenants.
+
+Every SELECT, UPDATE and DELETE a session runs on a tenant-owned table is
+limited to the rows its `RowScope` may see, by one `do_orm_execute` hook that
+adds `with_loader_criteria` for each tenant-owned model. Services never write
+their own tenant filter to keep tenants apart (they may still narrow further).
+The rules mirror the row-level security policies of migration 0004, which are
+the second wall on PostgreSQL; on SQLite this is the only one.
+
+A model declares how its rows are shared in its table's `info`:
+
+- `ORDER_DATA`: a partner also sees the rows of merchants that granted it access;
+- `OWN`: only the owning tenant (clients, counters, audit, SLAs, ...);
+- `MERCHANT_AND_PARTNER`: rows a merchant keeps with a named partner
+  (`partner_tenant_id`): grants, partner-operated nodes and their stock.
+
+Criteria only reach columns that carry their ORM entity, so queries use
+`entity_table(Model)` rather than `Model.__table__`; a statement that touches a
+tenant-owned table through bare Core columns would escape the criteria and is
+refused with `UnscopedStatementError` instead of running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Table, event, false, or_
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.base import ReadOnlyColumnCollection, WriteableColumnCollection
+from sqlalchemy.sql.elements import ColumnClause
+
+from oaas.db.base import SQLModel
+
+VISIBILITY_KEY = "tenant_visibility"
+
+
+class Visibility(StrEnum):
+    ORDER_DATA = "order_data"
+    OWN = "own"
+    MERCHANT_AND_PARTNER = "merchant_and_partner"
+
+
+def visibility_info(visibility: Visibility) -> dict[str, Any]:
+    """The `__table_args__` entry that declares a model tenant-owned."""
+    return {"info": {VISIBILITY_KEY: visibility}}
+
+
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """Which tenants' rows a transaction may touch.
+
+    `tenant`: the tenant's own rows; `partner`: its own plus, for order data,
+    those of merchants with an active grant to it (`granted_tenants`, a
+    subquery of their ids, built by oaas.sharing); `all`: every row (platform
+    admins, and the platform itself looking up a client to authenticate it).
+    """
+
+    mode: Literal["tenant", "partner", "all"]
+    tenant_id: UUID | None = None
+    granted_tenants: Any = field(default=None, compare=False)
+
+
+SYSTEM_SCOPE = RowScope("all")
+
+
+class UnscopedStatementError(RuntimeError):
+    """A statement reached a tenant-owned table around the scoping hook."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityTable:
+    """A tenant-owned table for Core-style queries, with columns that keep their entity.
+
+    Select and filter with `c`; name `model` in UPDATE, DELETE and FROM so the
+    criteria reach it; INSERT into `table` (a new row is checked by the service
+    that writes it, and by row-level security on PostgreSQL).
+    """
+
+    name: str
+    c: ReadOnlyColumnCollection[str, ColumnElement[Any]]
+    model: type[Any]
+    table: Table
+
+
+def entity_table(model: type[SQLModel]) -> EntityTable:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    attributes: list[Any] = [getattr(model, column.key) for column in table.columns]
+    columns: WriteableColumnCollection[str, ColumnElement[Any]] = WriteableColumnCollection(
+        [(attribute.key, attribute.__clause_element__()) for attribute in attributes]
+    )
+    return EntityTable(table.name, columns.as_readonly(), model, table)
+
+
+_models_seen: tuple[int, tuple[tuple[type[Any], Visibility], ...], frozenset[str]] = (
+    -1,
+    (),
+    frozenset(),
+)
+
+
+def _registry() -> tuple[tuple[tuple[type[Any], Visibility], ...], frozenset[str]]:
+    """Tenant-owned models and table names, read again whenever a model is mapped,
+    so a module imported late is never left out of the criteria."""
+    global _models_seen
+    mappers = SQLModel._sa_registry.mappers
+    if _models_seen[0] != len(mappers):
+        found = []
+        for mapper in mappers:
+            table = mapper.local_table
+            visibility = table.info.get(VISIBILITY_KEY) if isinstance(table, Table) else None
+            if visibility is not None:
+                found.append((mapper.class_, Visibility(visibility)))
+        models = tuple(sorted(found, key=lambda pair: pair[0].__tablename__))
+        names = frozenset(model.__tablename__ for model, _ in models)
+        _models_seen = (len(mappers), models, names)
+    return _models_seen[1], _models_seen[2]
+
+
+def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
+    """Every mapped model whose table declares a visibility."""
+    return _registry()[0]
+
+
+def _tenant_owned_tables() -> frozenset[str]:
+    return _registry()[1]
+
+
+def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElement[bool]:
+    me = scope.tenant_id
+    if me is None:
+        return false()
+    own: ColumnElement[bool] = model.tenant_id == me
+    if visibility is Visibility.MERCHANT_AND_PARTNER:
+        return or_(own, model.partner_tenant_id == me)
+    if visibility is Visibility.ORDER_DATA and scope.mode == "partner":
+        if scope.granted_tenants is None:
+            return own
+        return or_(own, model.tenant_id.in_(scope.granted_tenants))
+    return own
+
+
+def _tenant_tables_of(statement: Any) -> set[str]:
+    """The tenant-owned tables a statement reaches through their entities.
+
+    Refuses a statement that names a tenant-owned table only through bare columns.
+
+    A table that also appears as an entity gets its criteria (ORM loads such as
+    `session.get` mix the entity with bare primary-key columns of its table).
+    """
+    owned = _tenant_owned_tables()
+    as_entity: set[str] = set()
+    bare: dict[str, str] = {}
+    for element in visitors.iterate(statement):
+        table = element if isinstance(element, Table) else getattr(element, "table", None)
+        if not isinstance(table, Table) or table.name not in owned:
+            continue
+        if "parententity" in getattr(element, "_annotations", {}):
+            as_entity.add(table.name)
+        elif isinstance(element, ColumnClause):
+            bare.setdefault(table.name, element.name)
+    for name, column in bare.items():
+        if name not in as_entity:
+            raise UnscopedStatementError(
+                f"{name}.{column} is used without its entity; "
+                "build the query from entity_table() so tenant scoping applies"
+            )
+    return as_entity
+
+
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # criteria already travel with the statement that started the load
+    reached = _tenant_tables_of(state.statement)
+    scope: RowScope | None = state.session.info.get("row_scope")
+    if scope is None:
+        raise UnscopedStatementError("a session without a RowScope ran a query")
+    options = []
+    if scope.mode != "all" and reached:
+        options = [
+            with_loader_criteria(model, _criteria(model, visibility, scope), include_aliases=True)
+            for model, visibility in tenant_owned_models()
+            if model.__tablename__ in reached
+        ]
+    statement = state.statement.options(*options) if options else state.statement
+    if state.is_update or state.is_delete:
+        # Rows are never held as objects here, so there is nothing to synchronise.
+        statement = statement.execution_options(synchronize_session=False)
+    state.statement = statement
+
+
+class ScopedSession(Session):
+    """The session class every engine hands out: scoping cannot be forgotten."""
+
+
+event.listen(ScopedSession, "do_orm_execute", _scope_statement)

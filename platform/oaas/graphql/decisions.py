@@ -1,0 +1,191 @@
+"""Routing decisions and risk assessments as an order shows them (`order.routing`,
+`order.routingHistory`, `order.risk`), loaded in one query per page of orders."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from sqlalchemy import select, tuple_
+from strawberry.dataloader import DataLoader
+
+from oaas.db import entity_table
+from oaas.graphql.context import Context
+from oaas.graphql.loaders import loader
+from oaas.lifecycle.placement import holds
+from oaas.orders.money import currency_exponent, from_minor
+from oaas.orders.records import OrderRecord
+from oaas.risk.facts import RiskAssessment as DomainAssessment
+from oaas.risk.facts import RiskLevel
+from oaas.risk.service import assessments_of
+from oaas.routing.models import RoutingDecisionRow
+
+decisions = entity_table(RoutingDecisionRow)
+RiskLevelType = strawberry.enum(RiskLevel, name="RiskLevel")
+
+
+@strawberry.type
+class ScoreComponents:
+    transport: float
+    load: float
+    lateness: float
+    split: float
+    total: float
+
+
+@strawberry.type
+class RoutingCandidate:
+    node_code: str
+    eligible: bool = strawberry.field(description="May ship the whole order alone.")
+    partial: bool = strawberry.field(description="May take part in a split shipment.")
+    reasons: list[str] = strawberry.field(description="Why it is not eligible.")
+    transport_cost: Decimal
+    distance_km: float | None
+    expected_hours: float = strawberry.field(description="Learned estimate, else the promise.")
+    promised_hours: float
+    estimate_version: int
+    score: float | None = strawberry.field(description="Lower is better; null when ruled out.")
+    components: ScoreComponents | None
+
+
+@strawberry.type
+class AssignedLine:
+    sku: str
+    quantity: int
+
+
+@strawberry.type
+class RoutingAssignment:
+    node_code: str
+    lines: list[AssignedLine]
+
+
+@strawberry.type
+class RoutingDecision:
+    sequence: int = strawberry.field(description="1 for the first decision, then one per re-route.")
+    trigger: str = strawberry.field(description="CREATED, RETRY, APPROVED or REROUTE.")
+    decided_at: datetime
+    routed: bool
+    reason_code: str | None = strawberry.field(
+        description="Why not routed: NO_NODES, NO_STOCK, NO_NODE_SERVES_REGION, NO_CAPACITY, "
+        "SPLIT_NOT_ALLOWED, SPLIT_TOO_WIDE."
+    )
+    explanation: str = strawberry.field(description="One sentence for customer service.")
+    destination_region: str
+    profile_version: int
+    candidates: list[RoutingCandidate]
+    assignments: list[RoutingAssignment]
+    settlement: str | None = strawberry.field(
+        description="What became of the reservation: released (cancel, re-route) or shipped."
+    )
+
+    @classmethod
+    def of(cls, row: RoutingDecisionRow, currency: str) -> RoutingDecision:
+        exponent = currency_exponent(currency)
+        exponent = 2 if exponent is None else exponent
+        return cls(
+            sequence=row.sequence,
+            trigger=row.trigger,
+            decided_at=row.decided_at,
+            routed=row.routed,
+            reason_code=row.reason_code,
+            explanation=row.explanation,
+            destination_region=row.destination_region,
+            profile_version=row.profile_version,
+            candidates=[_candidate(c, exponent) for c in row.candidates],
+            assignments=[
+                RoutingAssignment(
+                    node_code=a["code"],
+                    lines=[AssignedLine(sku=x["sku"], quantity=x["quantity"]) for x in a["lines"]],
+                )
+                for a in row.assignments
+            ],
+            settlement=row.settlement,
+        )
+
+
+def _candidate(data: dict[str, Any], exponent: int) -> RoutingCandidate:
+    components = data.get("components")
+    return RoutingCandidate(
+        node_code=data["code"],
+        eligible=data["eligible"],
+        partial=data["partial"],
+        reasons=list(data["reasons"]),
+        transport_cost=from_minor(int(data["transport_cost_minor"]), exponent),
+        distance_km=data.get("distance_km"),
+        expected_hours=data["expected_hours"],
+        promised_hours=data["promised_hours"],
+        estimate_version=data["estimate_version"],
+        score=data.get("score"),
+        components=ScoreComponents(**components) if components else None,
+    )
+
+
+@strawberry.type
+class RiskFact:
+    signal: str
+    observed: str
+    weight: int = strawberry.field(description="Points this fact adds to the score.")
+    sentence: str
+
+
+@strawberry.type
+class RiskAssessment:
+    score: int = strawberry.field(description="0-100.")
+    level: RiskLevelType  # type: ignore[valid-type]
+    hold_threshold: int
+    held: bool = strawberry.field(
+        description="Whether this assessment held the order: the score reached the threshold "
+        "of a policy the merchant set (until it sets one, orders are scored, never held)."
+    )
+    policy_version: int = strawberry.field(description="0: the built-in default policy.")
+    facts: list[RiskFact]
+
+    @classmethod
+    def of(cls, assessment: DomainAssessment) -> RiskAssessment:
+        return cls(
+            score=assessment.score,
+            level=assessment.level,
+            hold_threshold=assessment.hold_threshold,
+            held=holds(assessment),
+            policy_version=assessment.policy_version,
+            facts=[
+                RiskFact(signal=f.signal, observed=f.observed, weight=f.weight, sentence=f.sentence)
+                for f in assessment.facts
+            ],
+        )
+
+
+def _order_key(order: OrderRecord) -> tuple[UUID, UUID]:
+    return order.key
+
+
+def decisions_by_order_loader(
+    context: Context,
+) -> DataLoader[OrderRecord, list[RoutingDecisionRow]]:
+    async def batch(orders: Sequence[OrderRecord]) -> list[list[RoutingDecisionRow]]:
+        keys = [o.key for o in orders]
+        rows = await context.session.execute(
+            select(RoutingDecisionRow)
+            .where(tuple_(decisions.c.tenant_id, decisions.c.order_id).in_(keys))
+            .order_by(decisions.c.sequence)
+        )
+        found: dict[tuple[UUID, UUID], list[RoutingDecisionRow]] = defaultdict(list)
+        for row in rows.scalars():
+            found[(row.tenant_id, row.order_id)].append(row)
+        return [found.get(k, []) for k in keys]
+
+    return loader(context, "RoutingDecisionsByOrderLoader", batch, _order_key)
+
+
+def risk_by_order_loader(context: Context) -> DataLoader[OrderRecord, DomainAssessment | None]:
+    async def batch(orders: Sequence[OrderRecord]) -> list[DomainAssessment | None]:
+        found = await assessments_of(context.session, [o.key for o in orders])
+        return [found.get(o.key) for o in orders]
+
+    return loader(context, "RiskAssessmentByOrderLoader", batch, _order_key)

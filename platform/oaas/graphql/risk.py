@@ -1,0 +1,144 @@
+"""Risk review over GraphQL: releasing or rejecting held orders, and the risk policy."""
+
+from __future__ import annotations
+
+import strawberry
+
+from oaas.graphql.context import Info
+from oaas.graphql.errors import UserError, run
+from oaas.graphql.inputs import order_uuid
+from oaas.graphql.orders import Order
+from oaas.graphql.permissions import allowed
+from oaas.lifecycle import review
+from oaas.orders.records import OrderRecord
+from oaas.risk.facts import RiskPolicy
+from oaas.risk.service import load_policy, risk_policy, set_risk_policy
+from oaas.tenancy.service import get_tenant
+
+
+@strawberry.type
+class RiskProfile:
+    version: int
+    hold_threshold: int = strawberry.field(description="Orders scoring this or more are held.")
+    medium_threshold: int
+    velocity_window_hours: list[int]
+    velocity_limits: list[int] = strawberry.field(
+        description="Orders per email (and per address) tolerated within each window."
+    )
+    distinct_addresses_limit: int
+    extra_disposable_domains: list[str]
+
+    @classmethod
+    def of(cls, policy: RiskPolicy) -> RiskProfile:
+        return cls(
+            version=policy.version,
+            hold_threshold=policy.hold_threshold,
+            medium_threshold=policy.medium_threshold,
+            velocity_window_hours=list(policy.velocity_window_hours),
+            velocity_limits=list(policy.velocity_limits),
+            distinct_addresses_limit=policy.distinct_addresses_limit,
+            extra_disposable_domains=sorted(policy.extra_disposable_domains),
+        )
+
+
+@strawberry.input
+class RiskProfileInput:
+    merchant: str | None = strawberry.field(
+        default=None, description="Platform admins: the merchant whose policy this is."
+    )
+    hold_threshold: int = 70
+    medium_threshold: int = 40
+    velocity_window_hours: list[int] = strawberry.field(default_factory=lambda: [1, 24])
+    velocity_limits: list[int] = strawberry.field(default_factory=lambda: [3, 10])
+    distinct_addresses_limit: int = 3
+    extra_disposable_domains: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SetRiskProfilePayload:
+    profile: RiskProfile | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RejectOrderInput:
+    order_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
+class ReviewOrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+def _payload(result: OrderRecord | list[UserError]) -> ReviewOrderPayload:
+    if isinstance(result, list):
+        return ReviewOrderPayload(order=None, user_errors=result)
+    return ReviewOrderPayload(order=Order.of(result), user_errors=[])
+
+
+@strawberry.type
+class RiskQuery:
+    @strawberry.field(permission_classes=[allowed("order:read")])
+    async def risk_profile(self, info: Info) -> RiskProfile:
+        """The caller's own risk policy (the defaults until it sets one)."""
+        return RiskProfile.of(
+            await load_policy(info.context.session, info.context.principal.tenant_id)
+        )
+
+
+@strawberry.type
+class RiskMutation:
+    @strawberry.mutation(
+        permission_classes=[allowed("risk:review")],
+        description="Releases an ON_HOLD order and routes it.",
+    )
+    async def approve_order(self, info: Info, order_id: strawberry.ID) -> ReviewOrderPayload:
+        async def work() -> OrderRecord:
+            return await review.approve_order(
+                info.context.session,
+                info.context.principal,
+                info.context.engines,
+                order_uuid(order_id),
+            )
+
+        return _payload(await run(info, work))
+
+    @strawberry.mutation(
+        permission_classes=[allowed("risk:review")],
+        description="Cancels an ON_HOLD order with the reviewer's reason.",
+    )
+    async def reject_order(self, info: Info, input: RejectOrderInput) -> ReviewOrderPayload:
+        async def work() -> OrderRecord:
+            return await review.reject_order(
+                info.context.session,
+                info.context.principal,
+                order_uuid(input.order_id),
+                input.reason,
+            )
+
+        return _payload(await run(info, work))
+
+    @strawberry.mutation(permission_classes=[allowed("risk:write")])
+    async def set_risk_profile(self, info: Info, input: RiskProfileInput) -> SetRiskProfilePayload:
+        session, principal = info.context.session, info.context.principal
+
+        async def work() -> RiskPolicy:
+            policy = risk_policy(
+                input.hold_threshold,
+                input.medium_threshold,
+                input.velocity_window_hours,
+                input.velocity_limits,
+                input.distinct_addresses_limit,
+                input.extra_disposable_domains,
+            )
+            merchant = await get_tenant(
+                session, principal, input.merchant, ("input", "merchant"), action="risk:write"
+            )
+            return await set_risk_policy(session, principal, merchant, policy)
+
+        result = await run(info, work)
+        if isinstance(result, list):
+            return SetRiskProfilePayload(profile=None, user_errors=result)
+        return SetRiskProfilePayload(profile=RiskProfile.of(result), user_errors=[])

@@ -1,0 +1,129 @@
+"""Stock levels from a CSV file (`oaas inventory import`): a warehouse system's export.
+
+The file has a header row with `node`, `sku` and `on_hand` (other columns are
+ignored). The whole file is read and checked first, every bad line named;
+then it is applied in batches, each batch one transaction through the same
+service as the API (so reservations are respected and waiting orders woken).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.db import SYSTEM_SCOPE, Database, RowScope, acting_for
+from oaas.errors import OaasError, ValidationFailed
+from oaas.lifecycle.changes import change_stock
+from oaas.policy import Principal
+from oaas.routing.nodes import Operation
+from oaas.routing.validation import StockInput, validate_stock
+from oaas.tenancy.service import find_tenant
+
+COLUMNS = ("node", "sku", "on_hand")
+MAX_PROBLEMS = 50
+
+
+class StockFileError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    changed: int
+    orders_woken: int
+
+
+def read_stock_csv(path: Path) -> list[StockInput]:
+    problems: list[str] = []
+    rows: list[StockInput] = []
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        raise StockFileError([f"{path}: cannot read: {error.strerror or error}"]) from error
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise StockFileError([f"{path}: line 1: missing column(s) {', '.join(missing)}"])
+        for number, record in enumerate(reader, start=2):
+            node, sku, count = ((record.get(c) or "").strip() for c in COLUMNS)
+            if not node:
+                problems.append(f"{path}: line {number}: node is empty")
+            elif not count.isdigit():
+                problems.append(f"{path}: line {number}: on_hand must be a whole number >= 0")
+            else:
+                rows.append(StockInput(node=node, sku=sku, on_hand=int(count)))
+            if len(problems) >= MAX_PROBLEMS:
+                problems.append(f"{path}: stopped after {MAX_PROBLEMS} problems")
+                break
+    if not problems:
+        try:
+            validate_stock(rows, ("line",))
+        except ValidationFailed as error:
+            problems = [_line_problem(path, e) for e in error.errors[:MAX_PROBLEMS]]
+    if problems:
+        raise StockFileError(problems)
+    return rows
+
+
+def _line_problem(source: object, error: OaasError, offset: int = 0) -> str:
+    """`<file>: line N: message`; fields are ("line", <row index>, ...), the header is line 1."""
+    field = error.field or ()
+    line = str(offset + int(field[1]) + 2) if len(field) > 1 and field[1].isdigit() else "?"
+    return f"{source}: line {line}: {error.message.split(': ', 1)[-1]}"
+
+
+def _batches(rows: list[StockInput], size: int) -> Iterator[list[StockInput]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def _operation(
+    session: AsyncSession, merchant_handle: str, operator_handle: str | None
+) -> Operation:
+    merchant = await find_tenant(session, merchant_handle)
+    if merchant is None:
+        raise StockFileError([f"no merchant {merchant_handle!r}"])
+    operator = await find_tenant(session, operator_handle) if operator_handle else None
+    if operator_handle and operator is None:
+        raise StockFileError([f"no partner {operator_handle!r}"])
+    return Operation(merchant, operator.id if operator else None)
+
+
+async def import_stock(
+    database: Database,
+    principal: Principal,
+    merchant_handle: str,
+    rows: list[StockInput],
+    *,
+    source: str = "stock",
+    operator_handle: str | None = None,
+    batch: int = 1000,
+    progress: Callable[[int], None] = lambda _done: None,
+) -> ImportResult:
+    """Applies the rows batch by batch; a bad batch stops the import with its lines named
+    (the batches before it stay applied, and saying so is the caller's job)."""
+    changed = woken = 0
+    for index, chunk in enumerate(_batches(rows, batch)):
+        try:
+            async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
+                operation = await _operation(session, merchant_handle, operator_handle)
+                async with acting_for(session, RowScope("tenant", operation.merchant.id)):
+                    done = await change_stock(session, principal, operation, chunk, ("line",))
+        except OaasError as error:
+            errors = error.errors if isinstance(error, ValidationFailed) else [error]
+            problems = [_line_problem(source, e, index * batch) for e in errors[:MAX_PROBLEMS]]
+            if index:
+                problems.append(f"the {index * batch} rows before this batch were applied")
+            raise StockFileError(problems) from error
+        changed += done[0]
+        woken += done[1]
+        progress(len(chunk))
+    return ImportResult(rows=len(rows), changed=changed, orders_woken=woken)

@@ -1,0 +1,265 @@
+"""The database side of risk: a merchant's policy, the history an assessment reads, and
+the stored assessment of each order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, case, false, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.audit import log as audit
+from oaas.db import entity_table
+from oaas.db.types import utcnow
+from oaas.errors import ErrorCode, OaasError
+from oaas.orders.money import currency_exponent, to_minor
+from oaas.orders.records import LineRecord, OrderRecord
+from oaas.orders.repository import lines, orders
+from oaas.policy import Principal, TenantKind, require
+from oaas.risk.facts import RiskAssessment, RiskFact, RiskInputs, RiskLevel, RiskPolicy
+from oaas.risk.models import RiskAssessmentRow, RiskProfileRow
+from oaas.tenancy.models import Tenant
+
+assessments = entity_table(RiskAssessmentRow)
+HISTORY_ORDERS = 500
+HISTORY_QUANTITIES = 2000
+ADDRESS_WINDOW = timedelta(days=30)
+
+
+def policy_from_row(row: RiskProfileRow | None) -> RiskPolicy:
+    if row is None:
+        return RiskPolicy()
+    settings = row.settings
+    return RiskPolicy(
+        hold_threshold=row.hold_threshold,
+        medium_threshold=int(settings.get("medium_threshold", 40)),
+        velocity_window_hours=tuple(settings.get("velocity_window_hours", (1, 24))),
+        velocity_limits=tuple(settings.get("velocity_limits", (3, 10))),
+        distinct_addresses_limit=int(settings.get("distinct_addresses_limit", 3)),
+        extra_disposable_domains=frozenset(settings.get("extra_disposable_domains", ())),
+        version=row.version,
+    )
+
+
+def risk_policy(
+    hold_threshold: int,
+    medium_threshold: int,
+    velocity_window_hours: Sequence[int],
+    velocity_limits: Sequence[int],
+    distinct_addresses_limit: int,
+    extra_disposable_domains: Sequence[str],
+    version: int = 0,
+) -> RiskPolicy:
+    """A policy from input, or INVALID naming the bad field."""
+    if not 1 <= hold_threshold <= 100:
+        raise OaasError(ErrorCode.INVALID, "must be between 1 and 100", ("input", "holdThreshold"))
+    if not 0 <= medium_threshold <= hold_threshold:
+        raise OaasError(
+            ErrorCode.INVALID,
+            "must be between 0 and holdThreshold",
+            ("input", "mediumThreshold"),
+        )
+    if len(extra_disposable_domains) > 1000:
+        raise OaasError(
+            ErrorCode.INVALID, "at most 1000 domains", ("input", "extraDisposableDomains")
+        )
+    try:
+        return RiskPolicy(
+            hold_threshold=hold_threshold,
+            medium_threshold=medium_threshold,
+            velocity_window_hours=tuple(velocity_window_hours),
+            velocity_limits=tuple(velocity_limits),
+            distinct_addresses_limit=distinct_addresses_limit,
+            extra_disposable_domains=frozenset(d.strip().lower() for d in extra_disposable_domains),
+            version=version,
+        )
+    except ValueError as error:
+        raise OaasError(ErrorCode.INVALID, str(error), ("input",)) from error
+
+
+async def set_risk_policy(
+    session: AsyncSession, principal: Principal, merchant: Tenant, policy: RiskPolicy
+) -> RiskPolicy:
+    require(principal, "risk:write", merchant.id)
+    if merchant.kind != TenantKind.MERCHANT:
+        raise OaasError(
+            ErrorCode.INVALID, f"{merchant.handle!r} is not a merchant", ("input", "merchant")
+        )
+    row = await session.get(RiskProfileRow, merchant.id)
+    settings = {
+        "medium_threshold": policy.medium_threshold,
+        "velocity_window_hours": list(policy.velocity_window_hours),
+        "velocity_limits": list(policy.velocity_limits),
+        "distinct_addresses_limit": policy.distinct_addresses_limit,
+        "extra_disposable_domains": sorted(policy.extra_disposable_domains),
+    }
+    if row is None:
+        row = RiskProfileRow(tenant_id=merchant.id, version=0, hold_threshold=0, settings={})
+    row.version += 1
+    row.hold_threshold = policy.hold_threshold
+    row.settings = settings
+    row.updated_at = utcnow()
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=merchant.id,
+        act="risk_profile.updated",
+        object_type="RiskProfile",
+        object_id=merchant.handle,
+        detail={"version": row.version, "hold_threshold": policy.hold_threshold, **settings},
+    )
+    return policy_from_row(row)
+
+
+async def load_policy(session: AsyncSession, merchant_id: UUID) -> RiskPolicy:
+    return policy_from_row(await session.get(RiskProfileRow, merchant_id))
+
+
+def _address_of(order: OrderRecord) -> Any:
+    """One shipping address as the columns that identify it (case-insensitive street)."""
+    address = order.shipping_address
+    return and_(
+        func.lower(orders.c.ship_line1) == address.line1.lower(),
+        orders.c.ship_postal_code.is_(None)
+        if address.postal_code is None
+        else orders.c.ship_postal_code == address.postal_code,
+        orders.c.ship_country == address.country,
+    )
+
+
+async def _velocity(
+    session: AsyncSession, order: OrderRecord, policy: RiskPolicy
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Earlier orders from the same email and to the same address in each window, in one
+    statement (conditional counts over the longest window)."""
+    now = utcnow()
+    email = order.customer_email
+    same_email = orders.c.customer_email == email if email else false()
+    same_address = _address_of(order)
+    columns = []
+    for hours in policy.velocity_window_hours:
+        recent = orders.c.created_at >= now - timedelta(hours=hours)
+        columns.append(func.sum(case((and_(recent, same_email), 1), else_=0)))
+        columns.append(func.sum(case((and_(recent, same_address), 1), else_=0)))
+    longest = max(policy.velocity_window_hours)
+    row = (
+        await session.execute(
+            select(*columns).where(
+                orders.c.tenant_id == order.tenant_id,
+                orders.c.id != order.id,
+                orders.c.created_at >= now - timedelta(hours=longest),
+                or_(same_email, same_address),
+            )
+        )
+    ).one()
+    counts = [int(value or 0) for value in row]
+    return tuple(counts[0::2]), tuple(counts[1::2])
+
+
+async def gather_inputs(
+    session: AsyncSession, order: OrderRecord, order_lines: Sequence[LineRecord], policy: RiskPolicy
+) -> RiskInputs:
+    """The facts an assessment reads, from the merchant's earlier orders."""
+    now = utcnow()
+    email = order.customer_email
+    by_email, by_address = await _velocity(session, order, policy)
+    distinct = 1
+    if email:
+        addresses = await session.execute(
+            select(orders.c.ship_line1, orders.c.ship_postal_code, orders.c.ship_country)
+            .where(
+                orders.c.tenant_id == order.tenant_id,
+                orders.c.customer_email == email,
+                orders.c.created_at >= now - ADDRESS_WINDOW,
+            )
+            .distinct()
+        )
+        seen = {(line1.lower(), postal, country) for line1, postal, country in addresses}
+        address = order.shipping_address
+        seen.add((address.line1.lower(), address.postal_code, address.country))
+        distinct = len(seen)
+    totals = await session.execute(
+        select(orders.c.total_minor)
+        .where(
+            orders.c.tenant_id == order.tenant_id,
+            orders.c.currency == order.currency,
+            orders.c.id != order.id,
+        )
+        .order_by(orders.c.created_at.desc())
+        .limit(HISTORY_ORDERS)
+    )
+    quantities = await session.execute(
+        select(lines.c.quantity)
+        .where(lines.c.tenant_id == order.tenant_id, lines.c.order_id != order.id)
+        .limit(HISTORY_QUANTITIES)
+    )
+    return RiskInputs(
+        total_minor=_minor_total(order),
+        currency=order.currency,
+        line_quantities=tuple(line.quantity for line in order_lines),
+        customer_email=email,
+        orders_by_email=by_email,
+        orders_by_address=by_address,
+        distinct_addresses_for_email=distinct,
+        history_totals_minor=tuple(int(t) for (t,) in totals),
+        history_quantities=tuple(int(q) for (q,) in quantities),
+    )
+
+
+def _minor_total(order: OrderRecord) -> int:
+    exponent = currency_exponent(order.currency)
+    return to_minor(order.total, 2 if exponent is None else exponent)
+
+
+async def store_assessment(
+    session: AsyncSession, order: OrderRecord, assessment: RiskAssessment
+) -> None:
+    session.add(
+        RiskAssessmentRow(
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            score=assessment.score,
+            level=assessment.level.value,
+            hold_threshold=assessment.hold_threshold,
+            facts=[
+                {
+                    "signal": f.signal,
+                    "observed": f.observed,
+                    "weight": f.weight,
+                    "sentence": f.sentence,
+                }
+                for f in assessment.facts
+            ],
+            policy_version=assessment.policy_version,
+            assessed_at=utcnow(),
+        )
+    )
+    await session.flush()
+
+
+def assessment_from_row(row: RiskAssessmentRow) -> RiskAssessment:
+    return RiskAssessment(
+        score=row.score,
+        level=RiskLevel(row.level),
+        facts=tuple(RiskFact(**fact) for fact in row.facts),
+        policy_version=row.policy_version,
+        hold_threshold=row.hold_threshold,
+    )
+
+
+async def assessments_of(
+    session: AsyncSession, keys: Sequence[tuple[UUID, UUID]]
+) -> dict[tuple[UUID, UUID], RiskAssessment]:
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(RiskAssessmentRow).where(
+            tuple_(assessments.c.tenant_id, assessments.c.order_id).in_(list(keys))
+        )
+    )
+    return {(row.tenant_id, row.order_id): assessment_from_row(row) for row in rows.scalars()}

@@ -1,0 +1,267 @@
+"""Managing fulfilment nodes and their stock.
+
+A merchant admin manages the merchant's own nodes. A partner admin manages the
+nodes it operates for a merchant, and only while it holds an active grant from
+that merchant; the node belongs to the merchant (`tenant_id`) and names the
+partner (`partner_tenant_id`), so each sees it and neither sees the other's
+nodes for other merchants. Operators of either side may set stock levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.audit import log as audit
+from oaas.db import entity_table
+from oaas.db.types import new_id, utcnow
+from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.policy import Principal, TenantKind, is_allowed, require
+from oaas.routing.models import FulfilmentNode, InventoryLevel
+from oaas.routing.validation import NodeInput, StockInput, validate_node, validate_stock
+from oaas.sharing.service import partner_access
+from oaas.tenancy.models import Tenant
+from oaas.tenancy.service import find_tenant
+
+nodes = entity_table(FulfilmentNode)
+stock = entity_table(InventoryLevel)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """Whose nodes a call works on: the merchant, and the partner operating them (if any)."""
+
+    merchant: Tenant
+    partner_id: UUID | None
+
+
+async def operation_for(
+    session: AsyncSession,
+    principal: Principal,
+    merchant_handle: str | None,
+    action: str,
+    field: Sequence[str] = ("input", "merchant"),
+) -> Operation:
+    """Checks the caller may take `action` on the nodes of the named merchant.
+
+    Merchants act on their own nodes (naming another merchant is NOT_FOUND);
+    partners must name a merchant that granted them access; platform admins may
+    read any merchant's nodes.
+    """
+    if principal.tenant_kind is TenantKind.PARTNER:
+        require(principal, action)
+        if merchant_handle is None:
+            raise OaasError(ErrorCode.INVALID, "partners name the merchant they act for", field)
+        merchant = await find_tenant(session, merchant_handle)
+        grants = await partner_access(session, principal.tenant_id)
+        if merchant is None or merchant.id not in grants:
+            raise NotFound(f"no merchant {merchant_handle!r} shares orders with you", field)
+        return Operation(merchant, principal.tenant_id)
+    if merchant_handle is None:
+        require(principal, action)
+        merchant = await session.get_one(Tenant, principal.tenant_id)
+    else:
+        merchant_or_none = await find_tenant(session, merchant_handle)
+        if merchant_or_none is None or not is_allowed(principal, action, merchant_or_none.id):
+            raise NotFound(f"no merchant {merchant_handle!r}", field)
+        merchant = merchant_or_none
+    if merchant.kind != TenantKind.MERCHANT:
+        raise OaasError(ErrorCode.INVALID, f"{merchant.handle!r} is not a merchant", field)
+    return Operation(merchant, None)
+
+
+async def find_node(session: AsyncSession, merchant_id: UUID, code: str) -> FulfilmentNode | None:
+    query = select(FulfilmentNode).where(nodes.c.tenant_id == merchant_id, nodes.c.code == code)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def _check_operator(node: FulfilmentNode, operation: Operation, field: Sequence[str]) -> None:
+    """A partner changes only the nodes it operates; a merchant only its own (not a partner's)."""
+    if node.partner_tenant_id != operation.partner_id:
+        raise OaasError(
+            ErrorCode.FORBIDDEN,
+            f"node {node.code} is operated by "
+            + ("another partner" if node.partner_tenant_id else "the merchant"),
+            field,
+        )
+
+
+async def put_node(
+    session: AsyncSession, principal: Principal, operation: Operation, node_input: NodeInput
+) -> tuple[FulfilmentNode, bool]:
+    """Creates the node or replaces it (by code); answers it and whether it is new."""
+    valid = validate_node(node_input)
+    merchant_id = operation.merchant.id
+    existing = await find_node(session, merchant_id, valid.code)
+    now = utcnow()
+    if existing is None:
+        node = FulfilmentNode(
+            tenant_id=merchant_id,
+            id=new_id(),
+            partner_tenant_id=operation.partner_id,
+            created_at=now,
+            updated_at=now,
+            **valid.columns(),
+        )
+        try:
+            async with session.begin_nested():
+                session.add(node)
+                await session.flush()
+        except IntegrityError as error:
+            # The code belongs to a node the caller cannot see (the merchant's own, or
+            # another partner's): the unique key refuses it.
+            raise OaasError(
+                ErrorCode.FORBIDDEN,
+                f"node {valid.code} is operated by someone else",
+                ("input", "code"),
+            ) from error
+    else:
+        _check_operator(existing, operation, ("input", "code"))
+        for name, value in valid.columns().items():
+            setattr(existing, name, value)
+        existing.updated_at = now
+        node = existing
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        tenant_id=merchant_id,
+        act="node.created" if existing is None else "node.updated",
+        object_type="FulfilmentNode",
+        object_id=valid.code,
+        detail={"active": valid.active, "dailyCapacity": valid.daily_capacity},
+    )
+    return node, existing is None
+
+
+async def list_nodes(
+    session: AsyncSession, principal: Principal, operation: Operation
+) -> list[FulfilmentNode]:
+    query = (
+        select(FulfilmentNode)
+        .where(nodes.c.tenant_id == operation.merchant.id)
+        .order_by(nodes.c.code)
+    )
+    if operation.partner_id is not None:
+        query = query.where(nodes.c.partner_tenant_id == operation.partner_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def set_stock(
+    session: AsyncSession,
+    principal: Principal,
+    operation: Operation,
+    rows: list[StockInput],
+    prefix: tuple[str, ...] = ("input", "levels"),
+) -> int:
+    """Sets on-hand quantities (absolute counts, as a stock take reports them).
+
+    A level may not drop below what is reserved for routed orders: that would
+    promise units twice. Answers how many levels changed. All or nothing.
+    """
+    validate_stock(rows, prefix)
+    merchant_id = operation.merchant.id
+    by_code: dict[str, FulfilmentNode] = {}
+    problems: list[OaasError] = []
+    for index, row in enumerate(rows):
+        if row.node not in by_code:
+            node = await find_node(session, merchant_id, row.node)
+            where = (*prefix, str(index), "node")
+            if node is None:
+                problems.append(NotFound(f"no node {row.node!r} of yours", where))
+                continue
+            if node.partner_tenant_id != operation.partner_id:
+                # Visible (a merchant sees the nodes partners run for it), not its to count.
+                problems.append(
+                    OaasError(
+                        ErrorCode.FORBIDDEN,
+                        f"node {row.node} is operated by "
+                        + ("a partner" if node.partner_tenant_id else "the merchant")
+                        + "; its operator sets its stock",
+                        where,
+                    )
+                )
+                continue
+            by_code[row.node] = node
+    if problems:
+        raise ValidationFailed(problems)
+    existing = {
+        (level.node_id, level.sku): level
+        for level in (
+            await session.execute(
+                select(InventoryLevel).where(
+                    stock.c.tenant_id == merchant_id,
+                    stock.c.node_id.in_([n.id for n in by_code.values()]),
+                    stock.c.sku.in_(sorted({r.sku for r in rows})),
+                )
+            )
+        ).scalars()
+    }
+    for index, row in enumerate(rows):
+        level = existing.get((by_code[row.node].id, row.sku))
+        if level is not None and row.on_hand < level.reserved:
+            problems.append(
+                OaasError(
+                    ErrorCode.INVALID,
+                    f"{row.sku} at {row.node}: {row.on_hand} on hand is below the "
+                    f"{level.reserved} units reserved for routed orders",
+                    (*prefix, str(index), "onHand"),
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    now = utcnow()
+    changed = 0
+    for row in rows:
+        node = by_code[row.node]
+        level = existing.get((node.id, row.sku))
+        if level is None:
+            await session.execute(
+                insert(stock.table).values(
+                    tenant_id=merchant_id,
+                    node_id=node.id,
+                    sku=row.sku,
+                    partner_tenant_id=node.partner_tenant_id,
+                    on_hand=row.on_hand,
+                    reserved=0,
+                    updated_at=now,
+                )
+            )
+            changed += 1
+        elif level.on_hand != row.on_hand:
+            # Conditional on what is reserved now, not when it was read.
+            result = await session.execute(
+                update(stock.model)
+                .where(
+                    stock.c.tenant_id == merchant_id,
+                    stock.c.node_id == node.id,
+                    stock.c.sku == row.sku,
+                    stock.c.reserved <= row.on_hand,
+                )
+                .values(on_hand=row.on_hand, updated_at=now)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise OaasError(
+                    ErrorCode.INVALID_STATE,
+                    f"{row.sku} at {row.node}: reservations changed meanwhile; retry",
+                    prefix,
+                )
+            changed += 1
+    await session.flush()
+    return changed
+
+
+async def stock_of(
+    session: AsyncSession, operation: Operation, node_ids: Sequence[UUID] | None = None
+) -> list[InventoryLevel]:
+    query = select(InventoryLevel).where(stock.c.tenant_id == operation.merchant.id)
+    if node_ids is not None:
+        query = query.where(stock.c.node_id.in_(list(node_ids)))
+    if operation.partner_id is not None:
+        query = query.where(stock.c.partner_tenant_id == operation.partner_id)
+    return list((await session.execute(query.order_by(stock.c.node_id, stock.c.sku))).scalars())

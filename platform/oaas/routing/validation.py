@@ -1,0 +1,242 @@
+"""Node, inventory and routing-profile input: checked whole, every bad value named."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.orders.money import currency_exponent, to_minor
+from oaas.routing.regions import is_region_code
+
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SKU = re.compile(r"^\S{1,64}$")
+NODE_KINDS = ("WAREHOUSE", "STORE")
+MAX_CAPACITY = 10_000_000
+MAX_COST = Decimal(1_000_000)
+MAX_HOURS = 24.0 * 365
+MAX_STOCK = 1_000_000_000
+MAX_REGIONS = 500
+
+
+@dataclass(frozen=True)
+class NodeInput:
+    code: str
+    name: str
+    latitude: float
+    longitude: float
+    region: str
+    daily_capacity: int
+    currency: str
+    default_promise_hours: float
+    kind: str = "WAREHOUSE"
+    regions_served: tuple[str, ...] = ()
+    regions_excluded: tuple[str, ...] = ()
+    base_cost: Decimal = Decimal(0)
+    cost_per_km: Decimal = Decimal(0)
+    region_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    promise_hours: Mapping[str, float] = field(default_factory=dict)
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ValidNode:
+    code: str
+    name: str
+    kind: str
+    latitude: float
+    longitude: float
+    region: str
+    regions_served: list[str]
+    regions_excluded: list[str]
+    daily_capacity: int
+    currency: str
+    base_cost_minor: int
+    cost_per_km_minor: int
+    region_rates_minor: dict[str, int]
+    promise_hours: dict[str, float]
+    default_promise_hours: float
+    active: bool
+
+    def columns(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Problems:
+    def __init__(self, prefix: tuple[str, ...]) -> None:
+        self.prefix = prefix
+        self.found: list[OaasError] = []
+
+    def add(self, path: tuple[str | int, ...], message: str) -> None:
+        full = (*self.prefix, *(str(p) for p in path))
+        self.found.append(OaasError(ErrorCode.INVALID, f"{'.'.join(full)}: {message}", full))
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise ValidationFailed(self.found)
+
+
+def _regions(problems: _Problems, name: str, codes: tuple[str, ...]) -> list[str]:
+    if len(codes) > MAX_REGIONS:
+        problems.add((name,), f"at most {MAX_REGIONS} regions")
+        return []
+    found: list[str] = []
+    for index, code in enumerate(codes):
+        upper = code.strip().upper()
+        if not is_region_code(upper):
+            problems.add((name, index), f"{code!r} is not an ISO 3166 country or subdivision code")
+        elif upper not in found:
+            found.append(upper)
+    return found
+
+
+def _money(problems: _Problems, path: tuple[str | int, ...], amount: Decimal, exponent: int) -> int:
+    if not amount.is_finite() or amount < 0 or amount > MAX_COST:
+        problems.add(path, f"must be between 0 and {MAX_COST}")
+        return 0
+    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+        problems.add(path, f"has more than {exponent} decimal places")
+        return 0
+    return to_minor(amount, exponent)
+
+
+def _hours(problems: _Problems, path: tuple[str | int, ...], hours: float) -> float:
+    if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:
+        problems.add(path, f"must be more than 0 and at most {MAX_HOURS:g} hours")
+        return 1.0
+    return float(hours)
+
+
+def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> ValidNode:
+    problems = _Problems(prefix)
+    if not CODE.match(node.code):
+        problems.add(
+            ("code",), "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    if not node.name.strip() or len(node.name) > 200:
+        problems.add(("name",), "must be 1-200 characters")
+    if node.kind.upper() not in NODE_KINDS:
+        problems.add(("kind",), f"must be one of {', '.join(NODE_KINDS)}")
+    if not (math.isfinite(node.latitude) and -90 <= node.latitude <= 90):
+        problems.add(("latitude",), "must be between -90 and 90")
+    if not (math.isfinite(node.longitude) and -180 <= node.longitude <= 180):
+        problems.add(("longitude",), "must be between -180 and 180")
+    region = node.region.strip().upper()
+    if not is_region_code(region):
+        problems.add(("region",), f"{node.region!r} is not an ISO 3166 country or subdivision code")
+    served = _regions(problems, "regionsServed", node.regions_served)
+    excluded = _regions(problems, "regionsExcluded", node.regions_excluded)
+    if not 0 <= node.daily_capacity <= MAX_CAPACITY:
+        problems.add(("dailyCapacity",), f"must be between 0 and {MAX_CAPACITY}")
+    currency = node.currency.strip().upper()
+    exponent = currency_exponent(currency)
+    if exponent is None:
+        problems.add(("currency",), f"{node.currency!r} is not an ISO 4217 currency code")
+        exponent = 2
+    base = _money(problems, ("baseCost",), node.base_cost, exponent)
+    per_km = _money(problems, ("costPerKm",), node.cost_per_km, exponent)
+    rates: dict[str, int] = {}
+    for code, amount in node.region_rates.items():
+        upper = code.strip().upper()
+        if not is_region_code(upper):
+            problems.add(("regionRates", code), "not an ISO 3166 country or subdivision code")
+            continue
+        rates[upper] = _money(problems, ("regionRates", code), amount, exponent)
+    promises: dict[str, float] = {}
+    for code, hours in node.promise_hours.items():
+        upper = code.strip().upper()
+        if not is_region_code(upper):
+            problems.add(("promiseHours", code), "not an ISO 3166 country or subdivision code")
+            continue
+        promises[upper] = _hours(problems, ("promiseHours", code), hours)
+    default_promise = _hours(problems, ("defaultPromiseHours",), node.default_promise_hours)
+    problems.raise_any()
+    return ValidNode(
+        code=node.code,
+        name=node.name.strip(),
+        kind=node.kind.upper(),
+        latitude=float(node.latitude),
+        longitude=float(node.longitude),
+        region=region,
+        regions_served=served,
+        regions_excluded=excluded,
+        daily_capacity=node.daily_capacity,
+        currency=currency,
+        base_cost_minor=base,
+        cost_per_km_minor=per_km,
+        region_rates_minor=rates,
+        promise_hours=promises,
+        default_promise_hours=default_promise,
+        active=node.active,
+    )
+
+
+@dataclass(frozen=True)
+class StockInput:
+    node: str  # node code
+    sku: str
+    on_hand: int
+
+
+def validate_stock(
+    rows: list[StockInput], prefix: tuple[str, ...] = ("input",)
+) -> list[StockInput]:
+    problems = _Problems(prefix)
+    seen: set[tuple[str, str]] = set()
+    for index, row in enumerate(rows):
+        if not SKU.match(row.sku):
+            problems.add((index, "sku"), "1-64 characters without spaces")
+        if not 0 <= row.on_hand <= MAX_STOCK:
+            problems.add((index, "onHand"), f"must be between 0 and {MAX_STOCK}")
+        if (row.node, row.sku) in seen:
+            problems.add((index, "sku"), f"{row.sku} at {row.node} appears twice")
+        seen.add((row.node, row.sku))
+    problems.raise_any()
+    return rows
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    cost_weight: float = 1.0
+    load_weight: float = 20.0
+    lateness_weight: float = 50.0
+    split_weight: float = 15.0
+    allow_split: bool = True
+    max_split: int = 2
+    region_centroids: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def validate_profile(profile: ProfileInput, prefix: tuple[str, ...] = ("input",)) -> dict[str, Any]:
+    problems = _Problems(prefix)
+    weights = {
+        "cost": profile.cost_weight,
+        "load": profile.load_weight,
+        "lateness": profile.lateness_weight,
+        "split": profile.split_weight,
+    }
+    for name, value in weights.items():
+        if not (math.isfinite(value) and 0 <= value <= 1_000_000):
+            problems.add((f"{name}Weight",), "must be between 0 and 1000000")
+    if not 1 <= profile.max_split <= 10:
+        problems.add(("maxSplit",), "must be between 1 and 10")
+    centroids: dict[str, list[float]] = {}
+    for code, point in profile.region_centroids.items():
+        upper = code.strip().upper()
+        latitude, longitude = point
+        if not is_region_code(upper):
+            problems.add(("regionCentroids", code), "not an ISO 3166 country or subdivision code")
+        elif not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            problems.add(("regionCentroids", code), "latitude -90..90, longitude -180..180")
+        else:
+            centroids[upper] = [float(latitude), float(longitude)]
+    problems.raise_any()
+    return {
+        "weights": weights,
+        "allow_split": profile.allow_split,
+        "max_split": profile.max_split,
+        "region_centroids": centroids,
+    }

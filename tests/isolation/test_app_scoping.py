@@ -1,0 +1,151 @@
+"""The first wall: oaas.db.scoping limits every statement, on SQLite and PostgreSQL.
+
+The test database connects as its owner, so PostgreSQL's row-level security
+does not apply here: what keeps tenants apart below is the application's own
+scoping alone. A query with no tenant filter at all, through a scoped session,
+returns only what the scope may see, for every tenant-owned table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from oaas.db import SYSTEM_SCOPE, Database, RowScope, UnscopedStatementError, Visibility
+from oaas.db.base import metadata
+from oaas.db.scoping import tenant_owned_models
+from oaas.orders.models import Order, OrderEvent, OrderLine
+from oaas.orders.repository import orders
+from oaas.policy import Principal, TenantKind
+from oaas.settings import Settings
+from oaas.sharing.visibility import row_scope
+from tests.conftest import Api
+from tests.orders.documents import CREATE_ORDER, order_input
+
+
+def _principal(tenant_id: UUID, kind: TenantKind, roles: tuple[str, ...]) -> Principal:
+    return Principal(
+        tenant_id=tenant_id,
+        tenant_handle="scoping-test",
+        tenant_kind=kind,
+        client_id="scoping-test",
+        roles=frozenset(roles),
+        scopes=frozenset({"orders:read"}),
+    )
+
+
+@pytest.fixture
+async def database(api: Api, settings: Settings) -> Database:
+    """Orders of acme (two) and globex (one), an SLA and audit rows, made through the API."""
+    for client in ("acme-shop", "globex-shop", "acme-shop"):
+        data = await api.data(CREATE_ORDER, {"input": order_input()}, as_client=client)
+        assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
+    return Database(settings.database_url)
+
+
+async def _tenants(database: Database) -> dict[str, UUID]:
+    async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+        tenants = metadata.tables["tenants"]
+        rows = await session.execute(select(tenants.c.handle, tenants.c.id))
+        return {row.handle: row.id for row in rows}
+
+
+async def _owners(session: AsyncSession, model: type[Any]) -> set[UUID]:
+    rows = (await session.execute(select(model))).scalars()
+    return {row.tenant_id for row in rows}
+
+
+async def test_every_table_with_a_tenant_column_declares_its_visibility() -> None:
+    declared = {model.__tablename__ for model, _ in tenant_owned_models()}
+    with_tenant_column = {
+        name for name, table in metadata.tables.items() if "tenant_id" in table.columns
+    }
+    assert with_tenant_column == declared
+
+
+async def test_a_merchant_scope_sees_only_its_own_rows(database: Database) -> None:
+    tenants = await _tenants(database)
+    scope = RowScope("tenant", tenants["acme"])
+    try:
+        async with database.session(write=False, scope=scope) as session:
+            for model, _ in tenant_owned_models():
+                assert await _owners(session, model) <= {tenants["acme"]}, model
+            assert await _owners(session, Order) == {tenants["acme"]}
+            count = (await session.execute(select(func.count()).select_from(Order))).scalar()
+            assert count == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_partner_scope_sees_granted_order_data_and_its_own_rows(
+    database: Database,
+) -> None:
+    tenants = await _tenants(database)
+    partner = _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
+    try:
+        async with database.session(write=False, scope=row_scope(partner)) as session:
+            for model, visibility in tenant_owned_models():
+                seen = await _owners(session, model)
+                if visibility is Visibility.ORDER_DATA:
+                    assert seen <= {tenants["acme"]}, model  # acme shares, globex does not
+                elif visibility is Visibility.MERCHANT_AND_PARTNER:
+                    assert seen <= {tenants["acme"]}, model  # the grant acme gave it
+                else:
+                    assert seen <= {tenants["swiftship"]}, model
+            assert await _owners(session, Order) == {tenants["acme"]}
+    finally:
+        await database.dispose()
+
+
+async def test_a_platform_scope_sees_every_tenant(database: Database) -> None:
+    tenants = await _tenants(database)
+    admin = _principal(tenants["ops"], TenantKind.PLATFORM, ("platform_admin",))
+    try:
+        async with database.session(write=False, scope=row_scope(admin)) as session:
+            assert await _owners(session, Order) == {tenants["acme"], tenants["globex"]}
+    finally:
+        await database.dispose()
+
+
+async def test_updates_and_deletes_cannot_reach_another_tenant(database: Database) -> None:
+    tenants = await _tenants(database)
+    try:
+        async with database.session(write=True, scope=RowScope("tenant", tenants["globex"])) as s:
+            changed = await s.execute(update(Order).values(cancel_reason="scoped"))
+            assert changed.rowcount == 1  # type: ignore[attr-defined]
+            removed = await s.execute(delete(OrderEvent).where(OrderEvent.type == "nothing"))
+            assert removed.rowcount == 0  # type: ignore[attr-defined]
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            rows = await session.execute(select(orders.c.tenant_id, orders.c.cancel_reason))
+            touched = {tenant for tenant, reason in rows if reason == "scoped"}
+            assert touched == {tenants["globex"]}
+    finally:
+        await database.dispose()
+
+
+async def test_a_scope_without_a_tenant_sees_nothing(database: Database) -> None:
+    try:
+        async with database.session(write=False, scope=RowScope("tenant", None)) as session:
+            for model, _ in tenant_owned_models():
+                assert await _owners(session, model) == set(), model
+    finally:
+        await database.dispose()
+
+
+async def test_a_bare_core_query_on_a_tenant_owned_table_is_refused(database: Database) -> None:
+    bare: Table = Order.__table__  # type: ignore[attr-defined]
+    lines: Table = OrderLine.__table__  # type: ignore[attr-defined]
+    # A bare subquery inside an otherwise scoped statement would escape too.
+    with_bare_subquery = select(orders.c.id).where(orders.c.id.in_(select(lines.c.order_id)))
+    try:
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            with pytest.raises(UnscopedStatementError, match="orders"):
+                await session.execute(select(bare.c.id))
+            with pytest.raises(UnscopedStatementError, match="order_lines"):
+                await session.execute(with_bare_subquery)
+    finally:
+        await database.dispose()

@@ -46,7 +46,8 @@ def serve(
             cwd=workdir,
         )
         try:
-            deadline = time.monotonic() + 30
+            # Generous: two workers importing everything on a busy two-core machine.
+            deadline = time.monotonic() + 120
             while True:
                 assert process.poll() is None, log_path.read_text()
                 try:

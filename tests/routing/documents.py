@@ -37,7 +37,8 @@ DECISION_FIELDS = """
   settlement
   assignments { nodeCode lines { sku quantity } }
   candidates {
-    nodeCode eligible partial reasons transportCost distanceKm expectedHours promisedHours
+    nodeCode eligible partial reasons transportCost transportCurrency distanceKm expectedHours
+    promisedHours
     estimateVersion score components { transport load lateness split total }
   }
 """

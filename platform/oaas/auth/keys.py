@@ -171,6 +171,11 @@ class KeyStore:
             self._public = [key.as_dict(private=False) for key in imported]
             self._file_version = version
 
+    def version(self) -> tuple[int, int, int] | None:
+        """Changes whenever the key file does (a rotation, a key dropped)."""
+        self.refresh()
+        return self._file_version
+
     def signing_key(self) -> RSAKey:
         self.refresh()
         assert self._signing is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
@@ -28,14 +30,41 @@ class _Validator(JWTBearerTokenValidator):  # type: ignore[misc]
         return self.keys.verification_keys()
 
 
+# Verified tokens remembered at once; a client reuses its token for its lifetime.
+VERIFIED_CACHE_SIZE = 10_000
+
+
 class TokenVerifier:
+    """Checks signatures and standard claims, remembering tokens it verified.
+
+    Verifying an RS256 signature is most of the cost of a small request; a
+    remembered token is trusted until its `exp`, and only while the key file is
+    the same one it was verified against (a rotation or a dropped key forgets
+    them all). What a token grants is still checked against the client on every
+    request (`principal_from`), so nothing taken away survives in the cache.
+    """
+
     def __init__(self, *, issuer: str, audience: str, keys: KeyStore) -> None:
         self._validator = _Validator(issuer, audience, keys)
+        self._keys = keys
+        self._verified: OrderedDict[str, tuple[Any, float, dict[str, Any]]] = OrderedDict()
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims, or TokenRejected."""
         if not token or token.count(".") != 2:
             raise TokenRejected("not a JWT")
+        version = self._keys.version()
+        remembered = self._verified.get(token)
+        if remembered is not None and remembered[0] == version and remembered[1] > time.time():
+            self._verified.move_to_end(token)
+            return dict(remembered[2])
+        verified = self._verify(token)
+        self._verified[token] = (version, float(verified["exp"]), verified)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return dict(verified)
+
+    def _verify(self, token: str) -> dict[str, Any]:
         claims = self._decode(token)
         if claims.header.get("typ") not in ("at+jwt", "application/at+jwt"):
             raise TokenRejected("not an access token (typ must be at+jwt)")
@@ -45,7 +74,7 @@ class TokenVerifier:
             claims.validate()
         except JoseError as exc:
             raise TokenRejected(str(exc)) from exc
-        for name in ("client_uuid", "tenant_id", "tenant", "tenant_kind", "roles"):
+        for name in ("exp", "client_uuid", "tenant_id", "tenant", "tenant_kind", "roles"):
             if name not in claims:
                 raise TokenRejected(f"missing claim {name}")
         return dict(claims)

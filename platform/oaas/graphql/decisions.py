@@ -45,6 +45,7 @@ class RoutingCandidate:
     partial: bool = strawberry.field(description="May take part in a split shipment.")
     reasons: list[str] = strawberry.field(description="Why it is not eligible.")
     transport_cost: Decimal
+    transport_currency: str = strawberry.field(description="The currency of the nodes' costs.")
     distance_km: float | None
     expected_hours: float = strawberry.field(description="Learned estimate, else the promise.")
     promised_hours: float
@@ -86,8 +87,6 @@ class RoutingDecision:
 
     @classmethod
     def of(cls, row: RoutingDecisionRow, currency: str) -> RoutingDecision:
-        exponent = currency_exponent(currency)
-        exponent = 2 if exponent is None else exponent
         return cls(
             sequence=row.sequence,
             trigger=row.trigger,
@@ -97,7 +96,7 @@ class RoutingDecision:
             explanation=row.explanation,
             destination_region=row.destination_region,
             profile_version=row.profile_version,
-            candidates=[_candidate(c, exponent) for c in row.candidates],
+            candidates=[_candidate(c, currency) for c in row.candidates],
             assignments=[
                 RoutingAssignment(
                     node_code=a["code"],
@@ -109,14 +108,19 @@ class RoutingDecision:
         )
 
 
-def _candidate(data: dict[str, Any], exponent: int) -> RoutingCandidate:
+def _candidate(data: dict[str, Any], order_currency: str) -> RoutingCandidate:
     components = data.get("components")
+    currency = data.get("currency", order_currency)
+    exponent = currency_exponent(currency)
     return RoutingCandidate(
         node_code=data["code"],
         eligible=data["eligible"],
         partial=data["partial"],
         reasons=list(data["reasons"]),
-        transport_cost=from_minor(int(data["transport_cost_minor"]), exponent),
+        transport_cost=from_minor(
+            int(data["transport_cost_minor"]), 2 if exponent is None else exponent
+        ),
+        transport_currency=currency,
         distance_km=data.get("distance_km"),
         expected_hours=data["expected_hours"],
         promised_hours=data["promised_hours"],

@@ -55,6 +55,11 @@ class Guarded:
             return await call(*args, **kwargs)
 
     async def run(self, call: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.breaker.opened:
+            # call_async only counts outcomes; refusing while open is the caller's part
+            # (the library's decorator does the same). After recovery_seconds the breaker
+            # reads half-open and one call goes through as the trial.
+            raise Unavailable(f"{self.name} is paused after repeated failures")
         try:
             result: T = await self.breaker.call_async(self._timed, call, *args, **kwargs)
             return result

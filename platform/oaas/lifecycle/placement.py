@@ -211,7 +211,13 @@ async def _route_once(
             await queue.put(session, order.tenant_id, order.id, queue.AWAITING_STOCK)
             return "PENDING"
         row = await record_decision(
-            session, order.tenant_id, order.id, decision, trigger=trigger, destination_region=region
+            session,
+            order.tenant_id,
+            order.id,
+            decision,
+            trigger=trigger,
+            destination_region=region,
+            currency=request.currency or order.currency,
         )
         now = utcnow()
         detail = {"sequence": row.sequence, "trigger": trigger}

@@ -64,7 +64,8 @@ async def put(
         )
     ).scalar_one_or_none()
     attempts = 0 if current is None else current + 1
-    due = now + backoff(attempts) if reason == DEFERRED else None
+    # The first retry waits about a second, each later one about twice as long.
+    due = now + backoff(attempts + 1) if reason == DEFERRED else None
     if current is None:
         await session.execute(
             insert(jobs.table).values(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -61,6 +62,28 @@ def risk_policy(
             ErrorCode.INVALID,
             "must be between 0 and holdThreshold",
             ("input", "mediumThreshold"),
+        )
+    if len(velocity_limits) != len(velocity_window_hours):
+        raise OaasError(
+            ErrorCode.INVALID,
+            "needs one limit per window of velocityWindowHours",
+            ("input", "velocityLimits"),
+        )
+    if any(h < 1 for h in velocity_window_hours) or any(
+        a >= b for a, b in pairwise(velocity_window_hours)
+    ):
+        raise OaasError(
+            ErrorCode.INVALID,
+            "windows must be whole hours, at least 1, increasing",
+            ("input", "velocityWindowHours"),
+        )
+    if any(limit < 1 for limit in velocity_limits):
+        raise OaasError(
+            ErrorCode.INVALID, "each limit must be at least 1", ("input", "velocityLimits")
+        )
+    if distinct_addresses_limit < 1:
+        raise OaasError(
+            ErrorCode.INVALID, "must be at least 1", ("input", "distinctAddressesLimit")
         )
     if len(extra_disposable_domains) > 1000:
         raise OaasError(

@@ -9,6 +9,7 @@ reserve the same unit: the loser's UPDATE touches no row and it raises
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -39,11 +40,12 @@ class ReservationConflict(Exception):
     """Another order took the stock or capacity this decision counted on."""
 
 
-def _candidates_json(decision: Decision) -> list[dict[str, Any]]:
+def _candidates_json(decision: Decision, currency: str) -> list[dict[str, Any]]:
     found = []
     for candidate in decision.candidates:
         data = asdict(candidate)
         data["node_id"] = str(candidate.node_id)
+        data["currency"] = currency  # of transport_cost_minor: the nodes' currency
         if candidate.components is not None:
             data["components"]["total"] = candidate.components.total
         found.append(data)
@@ -121,6 +123,7 @@ async def record_decision(
     *,
     trigger: str,
     destination_region: str,
+    currency: str,
     at: datetime | None = None,
 ) -> RoutingDecisionRow:
     """Reserves what a routed decision assigns, then stores the decision (both or neither:
@@ -139,7 +142,7 @@ async def record_decision(
         explanation=decision.explanation,
         destination_region=destination_region,
         profile_version=decision.profile_version,
-        candidates=_candidates_json(decision),
+        candidates=_candidates_json(decision, currency),
         assignments=_assignments_json(decision),
     )
     session.add(row)
@@ -159,6 +162,22 @@ async def latest_decision(
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def _release_capacity(
+    session: AsyncSession, merchant_id: UUID, node_id: UUID, decided_at: datetime
+) -> None:
+    """Gives back the shipment a node was booked for on the day of the decision."""
+    await session.execute(
+        update(loads.model)
+        .where(
+            loads.c.tenant_id == merchant_id,
+            loads.c.node_id == node_id,
+            loads.c.day == decided_at.date(),
+            loads.c.assigned > 0,
+        )
+        .values(assigned=loads.c.assigned - 1)
+    )
+
+
 async def settle(
     session: AsyncSession,
     merchant_id: UUID,
@@ -169,12 +188,15 @@ async def settle(
 ) -> None:
     """Gives back (`released`) or takes out of stock (`shipped`) what the order's routed
     decision reserved. `only`: release just these quantities per SKU (a partial cancel).
-    A decision is settled once; settling again does nothing."""
+    A released node also gets its day's capacity back. A decision is settled once;
+    settling again does nothing."""
     row = await latest_decision(session, merchant_id, order_id)
     if row is None or not row.routed or row.settled_at is not None:
         return
     remaining = dict(only) if only is not None else None
-    for assignment in row.assignments:
+    # A new list, not an edit in place: the JSON column only saves a changed value.
+    assignments = copy.deepcopy(row.assignments)
+    for assignment in assignments:
         node_id = UUID(assignment["node_id"])
         for line in assignment["lines"]:
             quantity = int(line["quantity"])
@@ -196,11 +218,18 @@ async def settle(
                 )
                 .values(**values)
             )
+        emptied = all(int(line["quantity"]) == 0 for line in assignment["lines"])
+        if how == "released" and (only is None or emptied):
+            await _release_capacity(session, merchant_id, node_id, row.decided_at)
     if only is None:
         row.settled_at = utcnow()
         row.settlement = how
     else:
         # A partial release keeps the decision open with what is still reserved.
-        row.assignments = [dict(a) for a in row.assignments]
+        row.assignments = [
+            {**a, "lines": [x for x in a["lines"] if int(x["quantity"]) > 0]}
+            for a in assignments
+            if any(int(x["quantity"]) > 0 for x in a["lines"])
+        ]
     session.add(row)
     await session.flush()

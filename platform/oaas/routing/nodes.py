@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.audit import log as audit
-from oaas.db import entity_table
+from oaas.db import RowScope, acting_for, entity_table
 from oaas.db.types import new_id, utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.policy import Principal, TenantKind, is_allowed, require
@@ -80,6 +80,27 @@ async def find_node(session: AsyncSession, merchant_id: UUID, code: str) -> Fulf
     return (await session.execute(query)).scalar_one_or_none()
 
 
+async def _check_one_currency(
+    session: AsyncSession, merchant_id: UUID, code: str, currency: str
+) -> None:
+    """Routing compares transport costs across a merchant's nodes: one currency for all.
+
+    Read under the merchant's scope: a partner cannot see the merchant's own nodes."""
+    async with acting_for(session, RowScope("tenant", merchant_id)):
+        others = await session.execute(
+            select(nodes.c.currency)
+            .where(nodes.c.tenant_id == merchant_id, nodes.c.code != code)
+            .distinct()
+        )
+        found = [other for (other,) in others if other != currency]
+    if found:
+        raise OaasError(
+            ErrorCode.INVALID,
+            f"this merchant's other nodes count costs in {found[0]}; use one currency for all",
+            ("input", "currency"),
+        )
+
+
 def _check_operator(node: FulfilmentNode, operation: Operation, field: Sequence[str]) -> None:
     """A partner changes only the nodes it operates; a merchant only its own (not a partner's)."""
     if node.partner_tenant_id != operation.partner_id:
@@ -97,6 +118,7 @@ async def put_node(
     """Creates the node or replaces it (by code); answers it and whether it is new."""
     valid = validate_node(node_input)
     merchant_id = operation.merchant.id
+    await _check_one_currency(session, merchant_id, valid.code, valid.currency)
     existing = await find_node(session, merchant_id, valid.code)
     now = utcnow()
     if existing is None:

@@ -25,6 +25,7 @@ from oaas.settings import Settings
 from oaas.sharing.visibility import row_scope
 from tests.conftest import Api
 from tests.orders.documents import CREATE_ORDER, order_input
+from tests.routing.documents import put_node, set_stock
 
 
 def _principal(tenant_id: UUID, kind: TenantKind, roles: tuple[str, ...]) -> Principal:
@@ -40,7 +41,12 @@ def _principal(tenant_id: UUID, kind: TenantKind, roles: tuple[str, ...]) -> Pri
 
 @pytest.fixture
 async def database(api: Api, settings: Settings) -> Database:
-    """Orders of acme (two) and globex (one), an SLA and audit rows, made through the API."""
+    """Orders of acme (two) and globex (one), with nodes, stock, routing decisions, risk
+    assessments and audit rows, made through the API."""
+    for merchant, admin in (("ACME", "acme-backend"), ("GLOBEX", "globex-backend")):
+        await put_node(api, f"{merchant}-1", as_client=admin)
+        await set_stock(api, [(f"{merchant}-1", "KETTLE-1", 10)], as_client=admin)
+    await put_node(api, "SWIFT-1", as_client="swiftship-admin", merchant="acme")
     for client in ("acme-shop", "globex-shop", "acme-shop"):
         data = await api.data(CREATE_ORDER, {"input": order_input()}, as_client=client)
         assert data["createOrder"]["userErrors"] == []  # type: ignore[index]

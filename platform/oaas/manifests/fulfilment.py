@@ -27,15 +27,17 @@ applied through the same services.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.lifecycle.changes import change_stock
-from oaas.policy import Principal
+from oaas.policy import Principal, TenantKind
 from oaas.risk.facts import RiskPolicy
 from oaas.risk.service import load_policy, risk_policy, set_risk_policy
 from oaas.routing import nodes
@@ -49,6 +51,7 @@ from oaas.routing.validation import (
     validate_profile,
     validate_stock,
 )
+from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
 
@@ -105,66 +108,146 @@ def _unknown(data: dict[str, Any], allowed: tuple[str, ...], path: str) -> Probl
     ]
 
 
+def _snake(name: str) -> str:
+    """`dailyCapacity` (the API's name for a field) as the manifest writes it."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
 def _domain_problems(error: OaasError, path: str) -> Problems:
     errors = error.errors if isinstance(error, ValidationFailed) else [error]
     found = []
     for e in errors:
         field = e.field or ()
-        # API errors name the argument ("input", ...); here the path stands for it.
-        where = ".".join((path, *field[1:])) if field[:1] == ("input",) else ".".join(field)
-        found.append((where or path, e.message.split(": ", 1)[-1]))
+        # The validators' first part names the argument ("input", or the prefix they
+        # were given); here the manifest path stands for it.
+        where = ".".join((path, *(_snake(part) for part in field[1:])))
+        found.append((where, e.message.split(": ", 1)[-1]))
     return found
 
 
-def _decimal(value: Any) -> Decimal:
+class _Fields:
+    """Reads one mapping's values strictly: a wrong type is a problem at its own path,
+    never converted (2.5 is not a count, ~ is not a name)."""
+
+    def __init__(self, data: dict[str, Any], path: str) -> None:
+        self.data = data
+        self.path = path
+        self.problems: Problems = []
+
+    def _get(self, key: str, default: Any, kinds: tuple[type, ...], what: str) -> Any:
+        if key not in self.data:
+            if default is _REQUIRED:
+                self.problems.append((f"{self.path}.{key}", "is required"))
+            return default
+        value = self.data[key]
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            self.problems.append((f"{self.path}.{key}", f"must be {what}"))
+            return _REQUIRED
+        return value
+
+    def text(self, key: str, default: Any = None) -> str:
+        value = self._get(key, _REQUIRED if default is None else default, (str,), "a string")
+        return value if isinstance(value, str) else ""
+
+    def number(self, key: str, default: Any = None) -> float:
+        value = self._get(key, _REQUIRED if default is None else default, (int, float), "a number")
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    def count(self, key: str, default: Any = None) -> int:
+        value = self._get(key, _REQUIRED if default is None else default, (int,), "a whole number")
+        return value if isinstance(value, int) else 0
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self._get(key, default, (bool,), "true or false")
+        return value if isinstance(value, bool) else default
+
+    def money(self, key: str) -> Decimal:
+        value = self._get(key, "0", (str, int), 'an amount such as "4.90"')
+        return _decimal(value, f"{self.path}.{key}", self.problems)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, [], (list,), "a list of strings")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            if isinstance(value, list):
+                self.problems.append((f"{self.path}.{key}", "must be a list of strings"))
+            return ()
+        return tuple(value)
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self._get(key, {}, (dict,), "a mapping")
+        return value if isinstance(value, dict) else {}
+
+
+_REQUIRED: Any = object()
+
+
+def _decimal(value: Any, where: str, problems: Problems) -> Decimal:
     try:
-        return Decimal(str(value))
-    except InvalidOperation as error:
-        raise ValueError(f"{value!r} is not a number") from error
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        problems.append((where, f"{value!r} is not an amount"))
+        return Decimal(0)
+    return amount
 
 
 def _node(data: Any, path: str) -> tuple[NodeSpec | None, Problems]:
     if not isinstance(data, dict):
         return None, [(path, "must be a mapping")]
-    problems = _unknown(data, NODE_KEYS, path)
-    try:
-        node = NodeInput(
-            code=str(data["code"]),
-            name=str(data["name"]),
-            kind=str(data.get("kind", "WAREHOUSE")),
-            latitude=float(data["latitude"]),
-            longitude=float(data["longitude"]),
-            region=str(data["region"]),
-            regions_served=tuple(str(r) for r in data.get("regions_served", ())),
-            regions_excluded=tuple(str(r) for r in data.get("regions_excluded", ())),
-            daily_capacity=int(data["daily_capacity"]),
-            currency=str(data["currency"]),
-            base_cost=_decimal(data.get("base_cost", 0)),
-            cost_per_km=_decimal(data.get("cost_per_km", 0)),
-            region_rates={str(k): _decimal(v) for k, v in data.get("region_rates", {}).items()},
-            promise_hours={str(k): float(v) for k, v in data.get("promise_hours", {}).items()},
-            default_promise_hours=float(data["default_promise_hours"]),
-            active=bool(data.get("active", True)),
-        )
-        stock = tuple(
-            StockInput(node=node.code, sku=str(sku), on_hand=int(count))
-            for sku, count in (data.get("stock") or {}).items()
-        )
-    except KeyError as missing:
-        return None, [*problems, (f"{path}.{missing.args[0]}", "is required")]
-    except (TypeError, ValueError, AttributeError) as error:
-        return None, [*problems, (path, f"has a value of the wrong type ({error})")]
-    try:
-        validate_node(node, (path,))
-        validate_stock(list(stock), (f"{path}.stock",))
-    except OaasError as error:
-        problems.extend(_domain_problems(error, path))
+    fields = _Fields(data, path)
+    rates = fields.table("region_rates")
+    promises = fields.table("promise_hours")
+    stock_table = fields.table("stock")
+    node = NodeInput(
+        code=fields.text("code"),
+        name=fields.text("name"),
+        kind=fields.text("kind", "WAREHOUSE"),
+        latitude=fields.number("latitude"),
+        longitude=fields.number("longitude"),
+        region=fields.text("region"),
+        regions_served=fields.texts("regions_served"),
+        regions_excluded=fields.texts("regions_excluded"),
+        daily_capacity=fields.count("daily_capacity"),
+        currency=fields.text("currency"),
+        base_cost=fields.money("base_cost"),
+        cost_per_km=fields.money("cost_per_km"),
+        region_rates={
+            str(k): _decimal(v, f"{path}.region_rates.{k}", fields.problems)
+            for k, v in rates.items()
+        },
+        promise_hours={str(k): v for k, v in promises.items()},
+        default_promise_hours=fields.number("default_promise_hours"),
+        active=fields.flag("active", True),
+    )
+    for region, hours in promises.items():
+        if isinstance(hours, bool) or not isinstance(hours, int | float):
+            fields.problems.append((f"{path}.promise_hours.{region}", "must be a number"))
+    stock: list[StockInput] = []
+    for sku, count in stock_table.items():
+        if isinstance(count, bool) or not isinstance(count, int):
+            fields.problems.append((f"{path}.stock.{sku}", "must be a whole number"))
+        else:
+            stock.append(StockInput(node=node.code, sku=str(sku), on_hand=count))
     operator = data.get("operator")
     if operator is not None and not isinstance(operator, str):
-        problems.append((f"{path}.operator", "must be a partner's handle"))
+        fields.problems.append((f"{path}.operator", "must be a partner's handle"))
+    problems = [*_unknown(data, NODE_KEYS, path), *fields.problems]
     if problems:
         return None, problems
-    return NodeSpec(node=node, operator=operator, stock=stock), []
+    try:
+        validate_node(node, (path,))
+    except OaasError as error:
+        problems.extend(_domain_problems(error, path))
+    try:
+        validate_stock(stock, ("stock",))
+    except ValidationFailed as error:
+        for e in error.errors:
+            index = int(e.field[1]) if e.field and len(e.field) > 1 and e.field[1].isdigit() else 0
+            problems.append((f"{path}.stock.{stock[index].sku}", e.message.split(": ", 1)[-1]))
+    if problems:
+        return None, problems
+    return NodeSpec(node=node, operator=operator, stock=tuple(stock)), []
 
 
 def _profile(data: Any, path: str) -> tuple[ProfileInput | None, Problems]:
@@ -249,7 +332,26 @@ async def merchant_of(session: AsyncSession, handle: str, origin: str) -> Tenant
     merchant = await find_tenant(session, handle)
     if merchant is None:
         raise OaasError(ErrorCode.NOT_FOUND, f"{origin}.merchant: no tenant {handle!r}")
+    if merchant.kind != TenantKind.MERCHANT:
+        raise OaasError(ErrorCode.INVALID, f"{origin}.merchant: {handle!r} is not a merchant")
     return merchant
+
+
+async def _operator_of(
+    session: AsyncSession, merchant: Tenant, handle: str | None, where: str
+) -> UUID | None:
+    """The partner operating a node: one holding an active grant from the merchant."""
+    if handle is None:
+        return None
+    partner = await find_tenant(session, handle)
+    if partner is None or partner.kind != TenantKind.PARTNER:
+        raise OaasError(ErrorCode.NOT_FOUND, f"{where}: no partner {handle!r}")
+    if merchant.id not in await partner_access(session, partner.id):
+        raise OaasError(
+            ErrorCode.INVALID,
+            f"{where}: {handle} holds no grant from {merchant.handle} (declare one under grants:)",
+        )
+    return partner.id
 
 
 async def apply_routing(
@@ -275,34 +377,44 @@ async def apply_routing(
         if not same:
             await set_routing_profile(session, principal, merchant, spec.profile)
         changes.append(("routing profile", merchant.handle, "unchanged" if same else "updated", ""))
-    for node_spec in spec.nodes:
-        partner_id = None
-        if node_spec.operator is not None:
-            partner = await find_tenant(session, node_spec.operator)
-            if partner is None:
-                raise OaasError(
-                    ErrorCode.NOT_FOUND,
-                    f"{spec.origin}: node {node_spec.node.code}: no partner {node_spec.operator!r}",
-                )
-            partner_id = partner.id
-        operation = nodes.Operation(merchant, partner_id)
-        existing = await nodes.find_node(session, merchant.id, node_spec.node.code)
-        valid = validate_node(node_spec.node)
-        if existing is not None and all(
-            getattr(existing, name) == value for name, value in valid.columns().items()
-        ):
-            outcome = "unchanged"
-        else:
-            _row, created = await nodes.put_node(session, principal, operation, node_spec.node)
-            outcome = "created" if created else "updated"
-        changes.append(("node", f"{merchant.handle}/{node_spec.node.code}", outcome, ""))
-        if node_spec.stock:
-            changed, _woken = await change_stock(
-                session, principal, operation, list(node_spec.stock)
-            )
-            name = f"{merchant.handle}/{node_spec.node.code}"
-            outcome = "updated" if changed else "unchanged"
-            changes.append(("stock", name, outcome, f"{changed} levels set" if changed else ""))
+    for index, node_spec in enumerate(spec.nodes):
+        where = f"{spec.origin}.nodes[{index}]"
+        try:
+            changes += await _apply_node(session, principal, merchant, node_spec, where)
+        except OaasError as error:
+            if error.message.startswith(where):
+                raise
+            raise OaasError(error.code, f"{where}: {error.message}") from error
+    return changes
+
+
+async def _apply_node(
+    session: AsyncSession, principal: Principal, merchant: Tenant, spec: NodeSpec, where: str
+) -> list[tuple[str, str, str, str]]:
+    partner_id = await _operator_of(session, merchant, spec.operator, f"{where}.operator")
+    operation = nodes.Operation(merchant, partner_id)
+    existing = await nodes.find_node(session, merchant.id, spec.node.code)
+    if existing is not None and existing.partner_tenant_id != partner_id:
+        raise OaasError(
+            ErrorCode.INVALID,
+            f"{where}.operator: node {spec.node.code} is operated by "
+            + ("another tenant" if existing.partner_tenant_id else "the merchant")
+            + "; a node keeps its operator (declare a new code instead)",
+        )
+    valid = validate_node(spec.node)
+    name = f"{merchant.handle}/{spec.node.code}"
+    if existing is not None and all(
+        getattr(existing, column) == value for column, value in valid.columns().items()
+    ):
+        outcome = "unchanged"
+    else:
+        _row, created = await nodes.put_node(session, principal, operation, spec.node)
+        outcome = "created" if created else "updated"
+    changes = [("node", name, outcome, "")]
+    if spec.stock:
+        changed, _woken = await change_stock(session, principal, operation, list(spec.stock))
+        outcome = "updated" if changed else "unchanged"
+        changes.append(("stock", name, outcome, f"{changed} levels set" if changed else ""))
     return changes
 
 

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.db import SYSTEM_SCOPE, Database, RowScope, acting_for
 from oaas.errors import OaasError, ValidationFailed
 from oaas.lifecycle.changes import change_stock
-from oaas.policy import Principal
-from oaas.routing.nodes import Operation
+from oaas.policy import Principal, system_principal
+from oaas.routing.nodes import Operation, list_nodes
 from oaas.routing.validation import StockInput, validate_stock
 from oaas.tenancy.service import find_tenant
 
 COLUMNS = ("node", "sku", "on_hand")
+SYSTEM_PRINCIPAL = system_principal("stock-import")
 MAX_PROBLEMS = 50
 
 
@@ -56,7 +57,7 @@ def read_stock_csv(path: Path) -> list[StockInput]:
             node, sku, count = ((record.get(c) or "").strip() for c in COLUMNS)
             if not node:
                 problems.append(f"{path}: line {number}: node is empty")
-            elif not count.isdigit():
+            elif not (count.isascii() and count.isdigit()):
                 problems.append(f"{path}: line {number}: on_hand must be a whole number >= 0")
             else:
                 rows.append(StockInput(node=node, sku=sku, on_hand=int(count)))
@@ -78,6 +79,31 @@ def _line_problem(source: object, error: OaasError, offset: int = 0) -> str:
     field = error.field or ()
     line = str(offset + int(field[1]) + 2) if len(field) > 1 and field[1].isdigit() else "?"
     return f"{source}: line {line}: {error.message.split(': ', 1)[-1]}"
+
+
+async def _check_nodes(
+    database: Database,
+    merchant_handle: str,
+    operator_handle: str | None,
+    rows: list[StockInput],
+    source: str,
+) -> None:
+    """Every line's node exists and is the operator's, before any batch is applied."""
+    async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+        operation = await _operation(session, merchant_handle, operator_handle)
+        mine = {
+            node.code
+            for node in await list_nodes(session, SYSTEM_PRINCIPAL, operation)
+            if node.partner_tenant_id == operation.partner_id
+        }
+    problems = [
+        f"{source}: line {number}: no node {row.node!r} "
+        + (f"operated by {operator_handle}" if operator_handle else "of the merchant's own")
+        for number, row in enumerate(rows, start=2)
+        if row.node not in mine
+    ]
+    if problems:
+        raise StockFileError(problems[:MAX_PROBLEMS])
 
 
 def _batches(rows: list[StockInput], size: int) -> Iterator[list[StockInput]]:
@@ -110,6 +136,7 @@ async def import_stock(
 ) -> ImportResult:
     """Applies the rows batch by batch; a bad batch stops the import with its lines named
     (the batches before it stay applied, and saying so is the caller's job)."""
+    await _check_nodes(database, merchant_handle, operator_handle, rows, source)
     changed = woken = 0
     for index, chunk in enumerate(_batches(rows, batch)):
         try:

@@ -170,7 +170,7 @@ CASES = [
     ),
     Case(
         "unknown top-level key",
-        "demo.yaml: tenant: unknown key (expected one of grants, plans, tenants)",
+        "demo.yaml: tenant: unknown key (expected one of grants, plans, risk, routing, tenants)",
         _set("tenant", []),
     ),
     Case(

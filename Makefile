@@ -46,8 +46,13 @@ fuzz: install
 schema: install
 	OAAS_UPDATE_SCHEMA=1 $(RUN) pytest -q tests/contract
 
+# The benchmarks (ops/bench/README.md), about 15 minutes: SQLite, and PostgreSQL
+# at OAAS_BENCH_POSTGRES_URL (the local server by default; empty: SQLite only).
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--soak-seconds 60 --million".
+OAAS_BENCH_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+BENCH_ARGS ?=
 bench: install
-	$(RUN) python -m ops.bench
+	OAAS_BENCH_POSTGRES_URL=$(OAAS_BENCH_POSTGRES_URL) $(RUN) python -m ops.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools .oaas-demo .pytest_cache .mypy_cache .ruff_cache

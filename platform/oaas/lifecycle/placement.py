@@ -32,7 +32,7 @@ from oaas.policy import Principal, require
 from oaas.risk.facts import RiskAssessment
 from oaas.risk.service import assessments_of, gather_inputs, load_policy, store_assessment
 from oaas.routing.decisions import ReservationConflict, latest_decision, record_decision, settle
-from oaas.routing.planning import build_request
+from oaas.routing.planning import build_request, has_nodes
 from oaas.telemetry import get_logger
 
 Outcome = Literal["ROUTED", "PENDING", "HELD", "DEFERRED", "UNCONFIGURED", "SKIPPED"]
@@ -83,7 +83,9 @@ async def process(
         await queue.done(session, order.tenant_id, order.id)
         return "SKIPPED"
     order_lines = await lines_of(session, principal, order)
-    if order.key not in await assessments_of(session, [order.key]):
+    # A new order has no assessment yet; a retried one may (risk passed, routing failed).
+    assessed = trigger != "CREATED" and order.key in await assessments_of(session, [order.key])
+    if not assessed:
         try:
             assessment = await _assess(session, engines, order, order_lines)
         except Unavailable as unavailable:
@@ -192,10 +194,14 @@ async def _route_once(
     order_lines: Sequence[LineRecord],
     trigger: str,
 ) -> Outcome:
+    if not await has_nodes(session, order.tenant_id):
+        # The merchant routes nothing (no nodes): the order waits for its own fulfilment.
+        if trigger != "CREATED":  # a new order has no job to drop
+            await queue.done(session, order.tenant_id, order.id)
+        return "UNCONFIGURED"
     async with session.begin_nested():
         request = await build_request(session, order, order_lines)
         if not request.nodes or not request.lines:
-            # The merchant routes nothing (no nodes): the order waits for its own fulfilment.
             await queue.done(session, order.tenant_id, order.id)
             return "UNCONFIGURED"
         decision = await engines.routing_guard.run(engines.router.decide, request)

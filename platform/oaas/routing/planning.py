@@ -77,6 +77,14 @@ async def _partner_handles(session: AsyncSession, ids: set[UUID]) -> dict[UUID, 
     return {tenant.id: tenant.handle for tenant in rows.scalars()}
 
 
+async def has_nodes(session: AsyncSession, merchant_id: UUID) -> bool:
+    """Whether the merchant routes at all: one indexed lookup before any routing work."""
+    found = await session.execute(
+        select(nodes.c.id).where(nodes.c.tenant_id == merchant_id).limit(1)
+    )
+    return found.first() is not None
+
+
 def demand_of(lines: Sequence[LineRecord]) -> tuple[tuple[str, int], ...]:
     """What is still to ship: each line's remaining quantity."""
     return tuple((line.sku, line.remaining) for line in lines if line.remaining > 0)

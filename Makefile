@@ -23,8 +23,8 @@ serve: install
 	$(RUN) oaas serve
 
 lint: install
-	$(RUN) ruff check platform tests ops
-	$(RUN) ruff format --check platform tests ops
+	$(RUN) ruff check platform tests ops sdk_clients
+	$(RUN) ruff format --check platform tests ops sdk_clients
 
 typecheck: install
 	$(RUN) mypy

@@ -685,3 +685,39 @@ def test_sentences_never_show_the_email_address(case: tuple[RiskPolicy, RiskInpu
         assert local not in f.sentence
         assert local not in f.observed
         assert "@" not in f.sentence
+
+
+def _textbook_value_weight(total: int, history: tuple[int, ...]) -> tuple[int, str]:
+    """The robust z-score as written in the books, in Fractions: the reference the
+    whole-number arithmetic of `assess` must agree with."""
+    from fractions import Fraction
+    from statistics import median
+
+    from oaas.risk.facts import MAD_SCALE, MEAN_AD_SCALE, _format_z, _value_points
+
+    values = [Fraction(v) for v in history]
+    centre = Fraction(median(values))
+    deviations = [abs(v - centre) for v in values]
+    mad = Fraction(median(deviations))
+    if mad > 0:
+        z = (total - centre) / (MAD_SCALE * mad)
+        return _value_points(z), _format_z(z)
+    mean_ad = sum(deviations, Fraction(0)) / len(deviations)
+    if mean_ad == 0:
+        return (25 if total > 3 * centre else 0), ""
+    z = (total - centre) / (MEAN_AD_SCALE * mean_ad)
+    return (_value_points(z) if total > 3 * centre else 0), _format_z(z)
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10**9),
+    history=st.lists(st.integers(min_value=0, max_value=10**7), min_size=20, max_size=120),
+)
+def test_order_value_matches_the_textbook_robust_z(total: int, history: list[int]) -> None:
+    found = fact(
+        assess(inputs(total_minor=total, history_totals_minor=tuple(history))), "order_value"
+    )
+    weight, z = _textbook_value_weight(total, tuple(history))
+    assert found.weight == weight
+    if z:
+        assert found.observed.startswith(f"z = {z} ")

@@ -255,12 +255,12 @@ def _velocity(
     return facts
 
 
-def _median(values: Sequence[Fraction]) -> Fraction:
-    ordered = sorted(values)
+def _median(ordered: Sequence[int]) -> Fraction:
+    """The median of sorted whole numbers."""
     middle = len(ordered) // 2
     if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
+        return Fraction(ordered[middle])
+    return Fraction(ordered[middle - 1] + ordered[middle], 2)
 
 
 def _money(minor: Fraction | int, currency: str) -> str:
@@ -294,17 +294,21 @@ def _order_value(total_minor: int, currency: str, history: Sequence[int]) -> Ris
             0,
             f"Too little order history to judge the order value ({_plural(len(history), 'order')}).",
         )
-    values = [Fraction(value) for value in history]
-    median = _median(values)
-    deviations = [abs(value - median) for value in values]
-    mad = _median(deviations)
+    # Exact, but in whole numbers: sorting 500 Fractions cost 8 ms an order. Doubled
+    # values have a whole median (the mean of two even numbers is whole), so the
+    # deviations from it are whole too; halving at the end gives the same figures.
+    doubled = sorted(2 * value for value in history)
+    doubled_median = int(_median(doubled))
+    doubled_deviations = sorted(abs(value - doubled_median) for value in doubled)
+    median = Fraction(doubled_median, 2)
+    mad = _median(doubled_deviations) / 2
     total = Fraction(total_minor)
     amount, usual = _money(total, currency), _money(median, currency)
     if mad > 0:
         z = (total - median) / (MAD_SCALE * mad)
         weight = _value_points(z)
     else:
-        mean_ad = sum(deviations, Fraction(0)) / len(deviations)
+        mean_ad = Fraction(sum(doubled_deviations), 2 * len(doubled_deviations))
         above_multiple = total > FLAT_HISTORY_MULTIPLE * median
         if mean_ad == 0:
             # Every order had the same value: no spread to measure, only the multiple.

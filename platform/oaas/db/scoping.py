@@ -28,7 +28,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Table, event, false, or_
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ReadOnlyColumnCollection, WriteableColumnCollection
 from sqlalchemy.sql.elements import ColumnClause
@@ -95,29 +95,44 @@ def entity_table(model: type[SQLModel]) -> EntityTable:
     return EntityTable(table.name, columns.as_readonly(), model, table)
 
 
-_models_seen: tuple[int, tuple[tuple[type[Any], Visibility], ...], frozenset[str]] = (
-    -1,
-    (),
-    frozenset(),
-)
+_Registry = tuple[
+    tuple[tuple[type[Any], Visibility], ...],
+    frozenset[str],
+    dict[str, tuple[type[Any], Visibility]],
+]
+_registry_seen: _Registry | None = None
+# The tenant tables each statement shape reaches, by SQLAlchemy's cache key (which
+# tells entity columns from bare ones): the walk costs 30-400 us a statement, the
+# key is computed once per statement object anyway. Shapes are finite (the code's
+# queries); the bound only guards against a caller building unbounded shapes.
+_reached_by_shape: dict[Any, frozenset[str]] = {}
+MAX_SHAPES = 4096
 
 
-def _registry() -> tuple[tuple[tuple[type[Any], Visibility], ...], frozenset[str]]:
-    """Tenant-owned models and table names, read again whenever a model is mapped,
-    so a module imported late is never left out of the criteria."""
-    global _models_seen
-    mappers = SQLModel._sa_registry.mappers
-    if _models_seen[0] != len(mappers):
+@event.listens_for(Mapper, "instrument_class")
+def _forget_registry(_mapper: Any, _class: Any) -> None:
+    """A model mapped after the registry was read (a module imported late) is
+    picked up on the next statement, never left out of the criteria."""
+    global _registry_seen
+    _registry_seen = None
+    _reached_by_shape.clear()
+
+
+def _registry() -> _Registry:
+    """Tenant-owned models and table names, read once per set of mapped models
+    (the registry's own `mappers` builds a new set on every call)."""
+    global _registry_seen
+    if _registry_seen is None:
         found = []
-        for mapper in mappers:
+        for mapper in SQLModel._sa_registry.mappers:
             table = mapper.local_table
             visibility = table.info.get(VISIBILITY_KEY) if isinstance(table, Table) else None
             if visibility is not None:
                 found.append((mapper.class_, Visibility(visibility)))
         models = tuple(sorted(found, key=lambda pair: pair[0].__tablename__))
-        names = frozenset(model.__tablename__ for model, _ in models)
-        _models_seen = (len(mappers), models, names)
-    return _models_seen[1], _models_seen[2]
+        by_name = {model.__tablename__: (model, visibility) for model, visibility in models}
+        _registry_seen = (models, frozenset(by_name), by_name)
+    return _registry_seen
 
 
 def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
@@ -171,23 +186,50 @@ def _tenant_tables_of(statement: Any) -> set[str]:
     return as_entity
 
 
+def _tenant_tables_reached(statement: Any) -> frozenset[str]:
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:  # a statement SQLAlchemy cannot cache: walk it every time
+        return frozenset(_tenant_tables_of(statement))
+    reached = _reached_by_shape.get(cache_key.key)
+    if reached is None:
+        reached = frozenset(_tenant_tables_of(statement))
+        if len(_reached_by_shape) < MAX_SHAPES:
+            _reached_by_shape[cache_key.key] = reached
+    return reached
+
+
+def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
+    """The `with_loader_criteria` of one tenant-owned model, built once per scope of a
+    session (a transaction runs many statements under the same scope)."""
+    cached = session.info.get("scope_criteria")
+    if cached is None or cached[0] is not scope:
+        cached = (scope, {})
+        session.info["scope_criteria"] = cached
+    options: dict[str, Any] = cached[1]
+    option = options.get(table_name)
+    if option is None:
+        model, visibility = _registry()[2][table_name]
+        option = with_loader_criteria(
+            model, _criteria(model, visibility, scope), include_aliases=True
+        )
+        options[table_name] = option
+    return option
+
+
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
         return  # criteria already travel with the statement that started the load
-    reached = _tenant_tables_of(state.statement)
+    reached = _tenant_tables_reached(state.statement)
     scope: RowScope | None = state.session.info.get("row_scope")
     if scope is None:
         raise UnscopedStatementError("a session without a RowScope ran a query")
-    options = []
+    statement = state.statement
     if scope.mode != "all" and reached:
-        options = [
-            with_loader_criteria(model, _criteria(model, visibility, scope), include_aliases=True)
-            for model, visibility in tenant_owned_models()
-            if model.__tablename__ in reached
-        ]
-    statement = state.statement.options(*options) if options else state.statement
+        statement = statement.options(
+            *(_criteria_option(state.session, scope, name) for name in sorted(reached))
+        )
     if state.is_update or state.is_delete:
         # Rows are never held as objects here, so there is nothing to synchronise.
         statement = statement.execution_options(synchronize_session=False)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import Api
-from tests.orders.documents import CREATE_ORDER, ORDERS, order_input
+from tests.orders.documents import CREATE_ORDER, ORDER, ORDERS, order_input
 
 # One to authenticate the bearer token's client, then one each for the orders,
 # their lines, their events and their merchants.
@@ -74,3 +74,40 @@ async def test_a_page_of_100_orders_takes_a_constant_number_of_statements(
     large, large_statements = await _page_statements(api, statement_log, 100)
     assert (small, large) == (10, 100)
     assert small_statements == large_statements == STATEMENTS_PER_PAGE, statement_log.statements
+
+
+# createOrder for a merchant without nodes: the client; the idempotency claim; the
+# number counter; the order, its lines and its CREATED event; the risk policy, the
+# velocity counts, the address count, the value and quantity histories and the
+# stored assessment; whether the merchant has nodes. Nothing is read back.
+STATEMENTS_PER_CREATE = 14
+
+
+SMALL_CREATE = """
+mutation Create($input: CreateOrderInput!, $key: String) {
+  createOrder(input: $input, idempotencyKey: $key) {
+    order { id number status total }
+    userErrors { code }
+  }
+}
+"""
+
+
+async def test_create_order_reads_nothing_back(api: Api, statement_log: StatementLog) -> None:
+    await api.data(SMALL_CREATE, {"input": order_input()}, as_client="acme-shop")  # the counter
+    statement_log.statements.clear()
+    data = await api.data(
+        SMALL_CREATE, {"input": order_input(), "key": "count-1"}, as_client="acme-shop"
+    )
+    assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
+    assert len(statement_log.data_statements()) == STATEMENTS_PER_CREATE, "\n".join(
+        s[:90] for s in statement_log.data_statements()
+    )
+
+
+async def test_the_created_order_is_the_one_stored(api: Api) -> None:
+    """The answer is built from what was written, not read back: it must equal a read."""
+    created = await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
+    order = created["createOrder"]["order"]  # type: ignore[index]
+    fetched = await api.data(ORDER, {"id": order["id"]}, as_client="acme-shop")
+    assert fetched["order"] == order  # type: ignore[index]

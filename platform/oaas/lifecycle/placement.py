@@ -36,6 +36,9 @@ from oaas.routing.planning import build_request, has_nodes
 from oaas.telemetry import get_logger
 
 Outcome = Literal["ROUTED", "PENDING", "HELD", "DEFERRED", "UNCONFIGURED", "SKIPPED"]
+# The outcomes that change the order's row (status, updated_at) of a new order; after
+# the others (events and queue jobs at most) the order as created is still current.
+CHANGES_THE_ORDER: frozenset[Outcome] = frozenset({"ROUTED", "HELD"})
 # A lost race for the last units: decide again on fresh stock this many times.
 RESERVATION_ATTEMPTS = 3
 log = get_logger("oaas.lifecycle")
@@ -51,7 +54,11 @@ async def place_order(
     created = await create_order(session, principal, order_input, idempotency_key)
     if created.replayed:
         return created
-    await process(session, principal, engines, created.order, trigger="CREATED")
+    outcome = await process(
+        session, principal, engines, created.order, trigger="CREATED", order_lines=created.lines
+    )
+    if outcome not in CHANGES_THE_ORDER:
+        return created
     return CreatedOrder(order=await reload(session, principal, created.order), replayed=False)
 
 
@@ -77,12 +84,16 @@ async def process(
     order: OrderRecord,
     *,
     trigger: str,
+    order_lines: Sequence[LineRecord] | None = None,
 ) -> Outcome:
-    """Checks the risk of a PENDING order (once), then holds or routes it."""
+    """Checks the risk of a PENDING order (once), then holds or routes it.
+
+    `order_lines`: the order's lines when the caller has them (it just wrote them)."""
     if order.status is not OrderStatus.PENDING:
         await queue.done(session, order.tenant_id, order.id)
         return "SKIPPED"
-    order_lines = await lines_of(session, principal, order)
+    if order_lines is None:
+        order_lines = await lines_of(session, principal, order)
     # A new order has no assessment yet; a retried one may (risk passed, routing failed).
     assessed = trigger != "CREATED" and order.key in await assessments_of(session, [order.key])
     if not assessed:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,7 +47,11 @@ def _exponent(currency: str) -> int:
 
 
 def order_record(row: Row[Any] | Any) -> OrderRecord:
-    m = row._mapping
+    return order_record_of(row._mapping)
+
+
+def order_record_of(m: Mapping[Any, Any]) -> OrderRecord:
+    """The record of an order row, by column name."""
     return OrderRecord(
         tenant_id=m["tenant_id"],
         id=m["id"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, insert, select, tuple_, update
@@ -22,9 +23,9 @@ from oaas.db.types import new_id, utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderNumberCounter, OrderStatus
-from oaas.orders.money import currency_exponent
+from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import LineRecord, OrderRecord
-from oaas.orders.repository import OrderRepository, idempotency_keys, lines, orders
+from oaas.orders.repository import OrderRepository, idempotency_keys, lines, order_record_of, orders
 from oaas.orders.state import fulfillment_transition, transition
 from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
 from oaas.policy import Principal, TenantKind, require
@@ -48,6 +49,7 @@ class _KeyRow:
 class CreatedOrder:
     order: OrderRecord
     replayed: bool
+    lines: tuple[LineRecord, ...] | None = None  # as written, for a new order
 
 
 async def create_order(
@@ -67,10 +69,8 @@ async def create_order(
         replay = await _claim_key(session, principal, repository, idempotency_key, valid, order_id)
         if replay is not None:
             return CreatedOrder(order=replay, replayed=True)
-    await _insert_order(session, principal, valid, order_id)
-    created = await repository.get(order_id)
-    assert created is not None
-    return CreatedOrder(order=created, replayed=False)
+    created, created_lines = await _insert_order(session, principal, valid, order_id)
+    return CreatedOrder(order=created, replayed=False, lines=created_lines)
 
 
 async def _claim_key(
@@ -169,48 +169,50 @@ async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
 
 async def _insert_order(
     session: AsyncSession, principal: Principal, valid: ValidOrder, order_id: UUID
-) -> None:
+) -> tuple[OrderRecord, tuple[LineRecord, ...]]:
+    """Writes the order, its lines and its CREATED event; answers them as written, so
+    nothing is read back."""
     tenant_id = principal.tenant_id
     number = await _next_number(session, tenant_id)
     src, address = valid.source, valid.source.shipping_address
     now = utcnow()
-    await session.execute(
-        insert(orders.table).values(
-            tenant_id=tenant_id,
-            id=order_id,
-            number=f"{principal.tenant_handle.upper()}-{number}",
-            external_id=src.external_id,
-            status=OrderStatus.PENDING.value,
-            channel=src.channel,
-            currency=src.currency,
-            total_minor=valid.total_minor,
-            customer_email=valid.customer_email,
-            ship_name=address.name,
-            ship_line1=address.line1,
-            ship_line2=address.line2,
-            ship_city=address.city,
-            ship_region=address.region,
-            ship_postal_code=address.postal_code,
-            ship_country=address.country,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    await session.execute(
-        insert(lines.table),
-        [
-            {
-                "tenant_id": tenant_id,
-                "order_id": order_id,
-                "position": position,
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "cancelled_quantity": 0,
-                "unit_price_minor": line.unit_price_minor,
-            }
-            for position, line in enumerate(valid.lines)
-        ],
-    )
+    row: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "id": order_id,
+        "number": f"{principal.tenant_handle.upper()}-{number}",
+        "external_id": src.external_id,
+        "status": OrderStatus.PENDING.value,
+        "channel": src.channel,
+        "currency": src.currency,
+        "total_minor": valid.total_minor,
+        "customer_email": valid.customer_email,
+        "ship_name": address.name,
+        "ship_line1": address.line1,
+        "ship_line2": address.line2,
+        "ship_city": address.city,
+        "ship_region": address.region,
+        "ship_postal_code": address.postal_code,
+        "ship_country": address.country,
+        "tracking_number": None,
+        "carrier": None,
+        "cancel_reason": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await session.execute(insert(orders.table).values(row))
+    line_rows = [
+        {
+            "tenant_id": tenant_id,
+            "order_id": order_id,
+            "position": position,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "cancelled_quantity": 0,
+            "unit_price_minor": line.unit_price_minor,
+        }
+        for position, line in enumerate(valid.lines)
+    ]
+    await session.execute(insert(lines.table), line_rows)
     await append_event(
         session,
         principal,
@@ -219,6 +221,16 @@ async def _insert_order(
         type=EventType.CREATED,
         at=now,
         detail={"lines": len(valid.lines), "total_minor": valid.total_minor},
+    )
+    return order_record_of(row), tuple(
+        LineRecord(
+            position=position,
+            sku=line.sku,
+            quantity=line.quantity,
+            cancelled_quantity=0,
+            unit_price=from_minor(line.unit_price_minor, valid.exponent),
+        )
+        for position, line in enumerate(valid.lines)
     )
 
 

@@ -14,12 +14,12 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from oaas.db import entity_table
 from oaas.db.types import new_id, utcnow
+from oaas.db.upsert import upsert
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderNumberCounter, OrderStatus
@@ -83,48 +83,48 @@ async def _claim_key(
 ) -> OrderRecord | None:
     """Claims the key for a new order, or answers the order it already made.
 
-    The claim is an insert against the (tenant_id, key) primary key. A concurrent
-    request with the same key blocks on that insert until the first commits,
-    then fails the unique constraint and finds the first's order: exactly one
-    order, and every retry gets it back.
+    The claim is one INSERT against the (tenant_id, key) primary key that takes
+    over an expired key in place. A concurrent request with the same key blocks
+    on it until the first commits, then finds the first's live key and its
+    order: exactly one order, and every retry gets it back.
     """
     fingerprint = valid.fingerprint()
     now = utcnow()
     for _attempt in range(3):
+        statement = upsert(session, idempotency_keys.table).values(
+            tenant_id=principal.tenant_id,
+            key=key,
+            request_hash=fingerprint,
+            order_id=order_id,
+            created_at=now,
+            expires_at=now + IDEMPOTENCY_TTL,
+        )
+        taken = statement.excluded
+        claim = statement.on_conflict_do_update(
+            index_elements=["tenant_id", "key"],
+            set_={
+                "request_hash": taken.request_hash,
+                "order_id": taken.order_id,
+                "created_at": taken.created_at,
+                "expires_at": taken.expires_at,
+            },
+            where=idempotency_keys.table.c.expires_at <= now,
+        ).returning(idempotency_keys.table.c.order_id)
+        if (await session.execute(claim)).first() is not None:
+            return None  # a new key, or an expired one taken over
         existing = await _find_key(session, principal.tenant_id, key)
-        if existing is not None and existing.expires_at > now:
-            if existing.request_hash != fingerprint:
-                raise OaasError(
-                    ErrorCode.IDEMPOTENCY_CONFLICT,
-                    "this idempotencyKey was used with a different input in the last 24 hours",
-                    ("idempotencyKey",),
-                )
-            order = await repository.get(existing.order_id)
-            if order is None:  # pragma: no cover - the key and its order are written together
-                raise NotFound("the order of this idempotencyKey is gone", ("idempotencyKey",))
-            return order
-        try:
-            async with session.begin_nested():
-                if existing is not None:  # expired: purge it and claim afresh
-                    await session.execute(
-                        delete(idempotency_keys.model).where(
-                            idempotency_keys.c.tenant_id == principal.tenant_id,
-                            idempotency_keys.c.key == key,
-                        )
-                    )
-                await session.execute(
-                    insert(idempotency_keys.table).values(
-                        tenant_id=principal.tenant_id,
-                        key=key,
-                        request_hash=fingerprint,
-                        order_id=order_id,
-                        created_at=now,
-                        expires_at=now + IDEMPOTENCY_TTL,
-                    )
-                )
-            return None
-        except IntegrityError:
-            continue  # another request claimed it first: look again
+        if existing is None:
+            continue  # purged between the two statements: claim again
+        if existing.request_hash != fingerprint:
+            raise OaasError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                "this idempotencyKey was used with a different input in the last 24 hours",
+                ("idempotencyKey",),
+            )
+        order = await repository.get(existing.order_id)
+        if order is None:  # pragma: no cover - the key and its order are written together
+            raise NotFound("the order of this idempotencyKey is gone", ("idempotencyKey",))
+        return order
     raise OaasError(  # pragma: no cover - needs three lost races in a row
         ErrorCode.IDEMPOTENCY_CONFLICT, "this idempotencyKey is in use; retry", ("idempotencyKey",)
     )
@@ -146,25 +146,18 @@ async def _find_key(session: AsyncSession, tenant_id: UUID, key: str) -> _KeyRow
 
 
 async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
-    """The merchant's next order number; the counter row's lock orders concurrent creates."""
-    bumped = await session.execute(
-        update(counters.model)
-        .where(counters.c.tenant_id == tenant_id)
-        .values(last_value=counters.c.last_value + 1)
-        .returning(counters.c.last_value)
+    """The merchant's next order number, in one statement that also makes the counter
+    of a first order; the counter row's lock orders concurrent creates."""
+    statement = upsert(session, counters.table).values(
+        tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER
     )
-    value = bumped.scalar_one_or_none()
-    if value is not None:
-        return int(value)
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(counters.table).values(tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER)
-            )
-        return FIRST_ORDER_NUMBER
-    except IntegrityError:
-        # A concurrent first order made the row: take the next number after it.
-        return await _next_number(session, tenant_id)
+    bumped = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"last_value": counters.table.c.last_value + 1},
+        ).returning(counters.table.c.last_value)
+    )
+    return int(bumped.scalar_one())
 
 
 async def _insert_order(

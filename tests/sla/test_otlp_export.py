@@ -93,6 +93,15 @@ async def test_request_spans_reach_an_otlp_receiver(
     names = {s.name for _, s in of_request}
     assert "POST /graphql" in names
     assert any(name.startswith("SQL ") for name in names)  # SQL spans are children
+    traced_sql = [
+        a.value.string_value
+        for _, s in of_request
+        for a in s.attributes
+        if a.key == "db.query.text"
+    ]
+    # Transaction bookkeeping (the scope's set_config on PostgreSQL) makes no span.
+    assert traced_sql
+    assert not any("set_config" in text for text in traced_sql), traced_sql
     server = next(s for _, s in of_request if s.name == "POST /graphql")
     attributes = {a.key: a.value for a in server.attributes}
     assert attributes["oaas.tenant"].string_value == "acme"

@@ -10,6 +10,10 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _SPAN_KEY = "_oaas_span"
+# Transaction bookkeeping, not work a trace reader looks for: a span each made up a
+# third of a createOrder's spans (and of tracing's cost) while saying nothing the
+# parent span's timing does not. BEGIN and COMMIT do not pass through here.
+_UNTRACED_PREFIXES = ("SAVEPOINT", "RELEASE SAVEPOINT", "SELECT set_config('oaas.")
 
 
 def instrument_engine(engine: AsyncEngine, tracer: Tracer) -> None:
@@ -22,6 +26,8 @@ def instrument_engine(engine: AsyncEngine, tracer: Tracer) -> None:
     ) -> None:
         if not trace.get_current_span().is_recording():
             return  # no request around it: nothing to attach to
+        if statement.startswith(_UNTRACED_PREFIXES):
+            return
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = tracer.start_span(
             f"SQL {verb}",

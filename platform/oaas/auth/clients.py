@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -31,27 +31,30 @@ class ClientRecord:
         return default_policy().scopes_for_roles(self.roles)
 
 
-async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
-    query = (
-        select(
-            col(ApiClient.id),
-            col(ApiClient.client_id),
-            col(ApiClient.tenant_id),
-            col(ApiClient.roles),
-            col(ApiClient.secret_hash),
-            col(Tenant.handle),
-            col(Tenant.kind),
-            col(Tenant.status),
-            col(Tenant.plan),
-            col(Plan.bucket_size),
-            col(Plan.restore_rate),
-            col(Plan.max_query_cost),
-        )
-        .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
-        .outerjoin(Plan, col(Plan.name) == col(Tenant.plan))
-        .where(col(ApiClient.client_id) == client_id)
+# Built once: every authenticated request runs it.
+_CLIENT_BY_ID = (
+    select(
+        col(ApiClient.id),
+        col(ApiClient.client_id),
+        col(ApiClient.tenant_id),
+        col(ApiClient.roles),
+        col(ApiClient.secret_hash),
+        col(Tenant.handle),
+        col(Tenant.kind),
+        col(Tenant.status),
+        col(Tenant.plan),
+        col(Plan.bucket_size),
+        col(Plan.restore_rate),
+        col(Plan.max_query_cost),
     )
-    row = (await session.execute(query)).one_or_none()
+    .join(Tenant, col(Tenant.id) == col(ApiClient.tenant_id))
+    .outerjoin(Plan, col(Plan.name) == col(Tenant.plan))
+    .where(col(ApiClient.client_id) == bindparam("client_id"))
+)
+
+
+async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
+    row = (await session.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
     if row is None:
         return None
     return ClientRecord(

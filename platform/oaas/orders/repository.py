@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db import EntityTable, entity_table
@@ -24,6 +24,24 @@ events = entity_table(OrderEvent)
 idempotency_keys = entity_table(IdempotencyKey)
 
 MAX_PAGE_SIZE = 100
+
+# The hot reads, built once: building `select(*orders.c)` coerces 21 columns, a few
+# hundred Python calls a statement, and a statement made once keeps its cache key.
+_ORDERS = select(*orders.c)
+_ORDER_BY_ID = _ORDERS.where(orders.c.id == bindparam("order_id"))
+_ORDER_BY_ID_FOR_UPDATE = _ORDER_BY_ID.with_for_update()
+
+
+def _rows_of_orders_query(table: EntityTable, then_by: Any) -> Select[Any]:
+    return (
+        select(*table.c)
+        .where(tuple_(table.c.tenant_id, table.c.order_id).in_(bindparam("keys", expanding=True)))
+        .order_by(table.c.tenant_id, table.c.order_id, then_by)
+    )
+
+
+_LINES_OF_ORDERS = _rows_of_orders_query(lines, lines.c.position)
+_EVENTS_OF_ORDERS = _rows_of_orders_query(events, events.c.id)
 
 
 @dataclass(frozen=True)
@@ -87,12 +105,10 @@ class OrderRepository:
         self.principal = principal
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> OrderRecord | None:
-        query = select(*orders.c).where(orders.c.id == order_id)
-        if for_update:
-            # Serialises concurrent changes of one order (PostgreSQL; SQLite
-            # writers are serialised by BEGIN IMMEDIATE already).
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+        # FOR UPDATE serialises concurrent changes of one order (PostgreSQL; SQLite
+        # writers are serialised by BEGIN IMMEDIATE already).
+        query = _ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID
+        row = (await self.session.execute(query, {"order_id": order_id})).first()
         return order_record(row) if row is not None else None
 
     async def page(
@@ -118,31 +134,25 @@ class OrderRepository:
                 )
             )
         query = (
-            select(*orders.c)
-            .where(*conditions)
+            _ORDERS.where(*conditions)
             .order_by(orders.c.created_at.desc(), orders.c.id.desc())
             .limit(first)
         )
         return [order_record(row) for row in await self.session.execute(query)]
 
     async def _rows_of_orders(
-        self, table: EntityTable, keys: Sequence[tuple[UUID, UUID]], then_by: Any
+        self, query: Select[Any], keys: Sequence[tuple[UUID, UUID]]
     ) -> Sequence[Row[Any]]:
-        """The rows of `table` (lines, events) belonging to these orders, in one statement."""
+        """The rows of `query` (lines, events) belonging to these orders, in one statement."""
         if not keys:
             return []
-        query = (
-            select(*table.c)
-            .where(tuple_(table.c.tenant_id, table.c.order_id).in_(list(keys)))
-            .order_by(table.c.tenant_id, table.c.order_id, then_by)
-        )
-        return list(await self.session.execute(query))
+        return list(await self.session.execute(query, {"keys": list(keys)}))
 
     async def lines_of(
         self, keys: Sequence[tuple[UUID, UUID]], currencies: dict[tuple[UUID, UUID], str]
     ) -> dict[tuple[UUID, UUID], list[LineRecord]]:
         found: dict[tuple[UUID, UUID], list[LineRecord]] = defaultdict(list)
-        for row in await self._rows_of_orders(lines, keys, lines.c.position):
+        for row in await self._rows_of_orders(_LINES_OF_ORDERS, keys):
             key = (row.tenant_id, row.order_id)
             exponent = _exponent(currencies.get(key, "XXX"))
             found[key].append(
@@ -160,7 +170,7 @@ class OrderRepository:
         self, keys: Sequence[tuple[UUID, UUID]]
     ) -> dict[tuple[UUID, UUID], list[EventRecord]]:
         found: dict[tuple[UUID, UUID], list[EventRecord]] = defaultdict(list)
-        for row in await self._rows_of_orders(events, keys, events.c.id):
+        for row in await self._rows_of_orders(_EVENTS_OF_ORDERS, keys):
             found[(row.tenant_id, row.order_id)].append(
                 EventRecord(
                     type=row.type,

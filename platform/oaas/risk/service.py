@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
 from typing import Any
 from uuid import UUID
 
@@ -192,7 +192,7 @@ async def _histogram(session: AsyncSession, recent: Select[Any]) -> tuple[int, .
     rows = await session.execute(
         select(values.c.value, func.count()).group_by(values.c.value).order_by(values.c.value)
     )
-    return tuple(int(value) for value, count in rows for _ in range(count))
+    return tuple(chain.from_iterable(repeat(int(value), count) for value, count in rows))
 
 
 async def gather_inputs(

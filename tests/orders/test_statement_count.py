@@ -112,3 +112,35 @@ async def test_the_created_order_is_the_one_stored(api: Api) -> None:
     order = created["createOrder"]["order"]  # type: ignore[index]
     fetched = await api.data(ORDER, {"id": order["id"]}, as_client="acme-shop")
     assert fetched["order"] == order  # type: ignore[index]
+
+
+async def test_one_transaction_per_request_where_reads_and_writes_share_an_engine(
+    api: Api,
+) -> None:
+    """On PostgreSQL the bearer check's client lookup runs in the operation's own
+    transaction; SQLite keeps two (its writes go to a separate writer engine)."""
+    app: Any = api.http._transport.app  # type: ignore[attr-defined]
+    database = app.state.components.database
+    begun: list[object] = []
+
+    def record(connection: Any) -> None:
+        begun.append(connection)
+
+    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    created = await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
+    order_id = created["createOrder"]["order"]["id"]  # type: ignore[index]
+    await api.token("acme-reports")
+    for engine in engines:
+        event.listen(engine.sync_engine, "begin", record)
+    try:
+        fetched = await api.data(ORDER, {"id": order_id}, as_client="acme-reports")
+        assert fetched["order"]["id"] == order_id  # type: ignore[index]
+        reads = len(begun)
+        begun.clear()
+        await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
+        writes = len(begun)
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "begin", record)
+    expected = 1 if database.reads_and_writes_share_an_engine else 2
+    assert (reads, writes) == (expected, expected)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from oaas.db.scoping import RowScope, ScopedSession
+from oaas.db.scoping import SYSTEM_SCOPE, RowScope, ScopedSession
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -167,6 +167,13 @@ class Database:
             else:
                 await session.rollback()
 
+    @property
+    def reads_and_writes_share_an_engine(self) -> bool:
+        return self.read_engine is self.write_engine
+
+    def request_transaction(self) -> RequestTransaction:
+        return RequestTransaction(self)
+
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -175,3 +182,56 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+
+
+class RequestTransaction:
+    """One transaction for a whole request, where reads and writes share an engine.
+
+    On PostgreSQL the bearer check's client lookup (under `SYSTEM_SCOPE`) and then
+    the operation's unit of work (under the caller's scope) run in the same
+    transaction: a separate one cost a BEGIN, a ROLLBACK and a session, about
+    0.5 ms of CPU on every request. On SQLite reads and writes go to different
+    engines (one writer), and the write-or-read choice is only known once the
+    operation is parsed, so each keeps its own transaction there.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._session: AsyncSession | None = None
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[AsyncSession]:
+        """A session for the platform's own lookups before the caller is known."""
+        if not self._database.reads_and_writes_share_an_engine:
+            async with self._database.session(write=False, scope=SYSTEM_SCOPE) as session:
+                yield session
+            return
+        if self._session is None:
+            self._session = self._database._readers(info={"row_scope": SYSTEM_SCOPE})
+            await _apply_scope(self._session, SYSTEM_SCOPE)
+        yield self._session
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, write: bool, scope: RowScope) -> AsyncIterator[AsyncSession]:
+        """`Database.session`, in the lookup's transaction when there is one."""
+        session = self._session
+        if session is None:
+            async with self._database.session(write=write, scope=scope) as own:
+                yield own
+            return
+        await _apply_scope(session, scope)
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        if write:
+            await session.commit()
+        else:
+            await session.rollback()
+
+    async def close(self) -> None:
+        """Ends the request: whatever the unit of work left open is rolled back."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()

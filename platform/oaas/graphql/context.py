@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
 
 from oaas.db import Database
+from oaas.db.engine import RequestTransaction
 from oaas.lifecycle.engines import Engines
 from oaas.policy import Principal
 from oaas.quotas.buckets import Buckets, MemoryBuckets
@@ -27,6 +28,8 @@ class Context:
     request_id: str
     engines: Engines
     plan: PlanLimits = STANDARD
+    # The request's transaction (the bearer check's lookup ran in it on PostgreSQL).
+    transaction: RequestTransaction | None = None
     buckets: Buckets = field(default_factory=MemoryBuckets)
     # strawberry's response stand-in: status code and headers of the HTTP answer.
     response: Any = None

@@ -13,7 +13,6 @@ from starlette.websockets import WebSocket
 
 from oaas.auth.clients import load_client
 from oaas.auth.tokens import TokenRejected, principal_from
-from oaas.db import SYSTEM_SCOPE
 from oaas.graphql.context import Context
 from oaas.http.strict import StrictGraphQL
 from oaas.quotas.plans import STANDARD
@@ -39,6 +38,7 @@ class _GraphQLApp(StrictGraphQL):
             settings=self.components.settings,
             request_id=state.get("request_id", ""),
             plan=state["plan"],
+            transaction=state["transaction"],
             buckets=self.components.buckets,
             engines=self.components.engines,
             response=response,
@@ -76,22 +76,27 @@ class AuthenticatedGraphQL:
         if scheme.lower() != "bearer" or not token.strip():
             await _unauthorized("a bearer access token is required")(scope, receive, send)
             return
+        transaction = self.components.database.request_transaction()
         try:
-            claims = self.components.token_verifier.claims(token.strip())
-            async with self.components.database.session(write=False, scope=SYSTEM_SCOPE) as session:
-                client = await load_client(session, str(claims.get("client_id", "")))
-            principal = principal_from(claims, client)
-        except TokenRejected:
-            await _unauthorized("the access token is invalid, expired or revoked")(
-                scope, receive, send
-            )
-            return
-        state = scope.setdefault("state", {})
-        state["principal"] = principal
-        state["plan"] = client.plan if client is not None else STANDARD
-        state["tenant"] = principal.tenant_handle
-        state["client"] = principal.client_id
-        await self.graphql(scope, receive, send)
+            try:
+                claims = self.components.token_verifier.claims(token.strip())
+                async with transaction.lookup() as session:
+                    client = await load_client(session, str(claims.get("client_id", "")))
+                principal = principal_from(claims, client)
+            except TokenRejected:
+                await _unauthorized("the access token is invalid, expired or revoked")(
+                    scope, receive, send
+                )
+                return
+            state = scope.setdefault("state", {})
+            state["principal"] = principal
+            state["plan"] = client.plan if client is not None else STANDARD
+            state["tenant"] = principal.tenant_handle
+            state["client"] = principal.client_id
+            state["transaction"] = transaction
+            await self.graphql(scope, receive, send)
+        finally:
+            await transaction.close()
 
     def _wants_ide(self, request: Request) -> bool:
         return (

@@ -116,6 +116,21 @@ async def acting_for(session: AsyncSession, scope: RowScope) -> AsyncIterator[No
     await _apply_scope(session, previous)
 
 
+@asynccontextmanager
+async def _ended(session: AsyncSession, *, write: bool) -> AsyncIterator[None]:
+    """The end of a unit of work: committed if the block succeeds and writes,
+    rolled back if it only reads or raises."""
+    try:
+        yield
+    except BaseException:
+        await session.rollback()
+        raise
+    if write:
+        await session.commit()
+    else:
+        await session.rollback()
+
+
 class Database:
     """The engines of one database and the sessions made from them.
 
@@ -154,18 +169,10 @@ class Database:
         transaction.
         """
         factory = self._writers if write else self._readers
-        async with factory(info={"row_scope": scope}) as session:
-            try:
-                if self.dialect == "postgresql":
-                    await _apply_scope(session, scope)
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            if write:
-                await session.commit()
-            else:
-                await session.rollback()
+        async with factory(info={"row_scope": scope}) as session, _ended(session, write=write):
+            if self.dialect == "postgresql":
+                await _apply_scope(session, scope)
+            yield session
 
     @property
     def reads_and_writes_share_an_engine(self) -> bool:
@@ -219,16 +226,9 @@ class RequestTransaction:
             async with self._database.session(write=write, scope=scope) as own:
                 yield own
             return
-        await _apply_scope(session, scope)
-        try:
+        async with _ended(session, write=write):
+            await _apply_scope(session, scope)
             yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        if write:
-            await session.commit()
-        else:
-            await session.rollback()
 
     async def close(self) -> None:
         """Ends the request: whatever the unit of work left open is rolled back."""

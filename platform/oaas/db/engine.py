@@ -178,8 +178,14 @@ class Database:
     def reads_and_writes_share_an_engine(self) -> bool:
         return self.read_engine is self.write_engine
 
-    def request_transaction(self) -> RequestTransaction:
-        return RequestTransaction(self)
+    @asynccontextmanager
+    async def request_transaction(self) -> AsyncIterator[RequestTransaction]:
+        """The transaction of one request; whatever is left open at its end is rolled back."""
+        transaction = RequestTransaction(self)
+        try:
+            yield transaction
+        finally:
+            await transaction.close()
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:

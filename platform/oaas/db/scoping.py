@@ -95,11 +95,8 @@ def entity_table(model: type[SQLModel]) -> EntityTable:
     return EntityTable(table.name, columns.as_readonly(), model, table)
 
 
-_Registry = tuple[
-    tuple[tuple[type[Any], Visibility], ...],
-    frozenset[str],
-    dict[str, tuple[type[Any], Visibility]],
-]
+# Tenant-owned models and their visibility by table name, in name order.
+_Registry = dict[str, tuple[type[Any], Visibility]]
 _registry_seen: _Registry | None = None
 # The tenant tables each statement shape reaches, by SQLAlchemy's cache key (which
 # tells entity columns from bare ones): the walk costs 30-400 us a statement, the
@@ -129,19 +126,14 @@ def _registry() -> _Registry:
             visibility = table.info.get(VISIBILITY_KEY) if isinstance(table, Table) else None
             if visibility is not None:
                 found.append((mapper.class_, Visibility(visibility)))
-        models = tuple(sorted(found, key=lambda pair: pair[0].__tablename__))
-        by_name = {model.__tablename__: (model, visibility) for model, visibility in models}
-        _registry_seen = (models, frozenset(by_name), by_name)
+        found.sort(key=lambda pair: pair[0].__tablename__)
+        _registry_seen = {model.__tablename__: (model, visibility) for model, visibility in found}
     return _registry_seen
 
 
 def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
     """Every mapped model whose table declares a visibility."""
-    return _registry()[0]
-
-
-def _tenant_owned_tables() -> frozenset[str]:
-    return _registry()[1]
+    return tuple(_registry().values())
 
 
 def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElement[bool]:
@@ -166,7 +158,7 @@ def _tenant_tables_of(statement: Any) -> set[str]:
     A table that also appears as an entity gets its criteria (ORM loads such as
     `session.get` mix the entity with bare primary-key columns of its table).
     """
-    owned = _tenant_owned_tables()
+    owned = _registry()
     as_entity: set[str] = set()
     bare: dict[str, str] = {}
     for element in visitors.iterate(statement):
@@ -208,7 +200,7 @@ def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
     options: dict[str, Any] = cached[1]
     option = options.get(table_name)
     if option is None:
-        model, visibility = _registry()[2][table_name]
+        model, visibility = _registry()[table_name]
         option = with_loader_criteria(
             model, _criteria(model, visibility, scope), include_aliases=True
         )

@@ -25,11 +25,11 @@ class Context:
     principal: Principal
     database: Database
     settings: Settings
+    # The request's transaction (the bearer check's lookup ran in it on PostgreSQL).
+    transaction: RequestTransaction
     request_id: str
     engines: Engines
     plan: PlanLimits = STANDARD
-    # The request's transaction (the bearer check's lookup ran in it on PostgreSQL).
-    transaction: RequestTransaction | None = None
     buckets: Buckets = field(default_factory=MemoryBuckets)
     # strawberry's response stand-in: status code and headers of the HTTP answer.
     response: Any = None

@@ -24,12 +24,7 @@ class UnitOfWork(SchemaExtension):
         assert isinstance(context, Context)
         write = self.execution_context.operation_type is OperationType.MUTATION
         scope = row_scope(context.principal)
-        unit = (
-            context.transaction.unit_of_work(write=write, scope=scope)
-            if context.transaction is not None
-            else context.database.session(write=write, scope=scope)
-        )
-        async with unit as session:
+        async with context.transaction.unit_of_work(write=write, scope=scope) as session:
             context._session = session
             try:
                 yield

@@ -36,9 +36,9 @@ class _GraphQLApp(StrictGraphQL):
             principal=state["principal"],
             database=self.components.database,
             settings=self.components.settings,
+            transaction=state["transaction"],
             request_id=state.get("request_id", ""),
             plan=state["plan"],
-            transaction=state["transaction"],
             buckets=self.components.buckets,
             engines=self.components.engines,
             response=response,
@@ -76,8 +76,7 @@ class AuthenticatedGraphQL:
         if scheme.lower() != "bearer" or not token.strip():
             await _unauthorized("a bearer access token is required")(scope, receive, send)
             return
-        transaction = self.components.database.request_transaction()
-        try:
+        async with self.components.database.request_transaction() as transaction:
             try:
                 claims = self.components.token_verifier.claims(token.strip())
                 async with transaction.lookup() as session:
@@ -95,8 +94,6 @@ class AuthenticatedGraphQL:
             state["client"] = principal.client_id
             state["transaction"] = transaction
             await self.graphql(scope, receive, send)
-        finally:
-            await transaction.close()
 
     def _wants_ide(self, request: Request) -> bool:
         return (

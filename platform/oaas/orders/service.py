@@ -90,26 +90,26 @@ async def _claim_key(
     """
     fingerprint = valid.fingerprint()
     now = utcnow()
+    statement = upsert(session, idempotency_keys.table).values(
+        tenant_id=principal.tenant_id,
+        key=key,
+        request_hash=fingerprint,
+        order_id=order_id,
+        created_at=now,
+        expires_at=now + IDEMPOTENCY_TTL,
+    )
+    taken = statement.excluded
+    claim = statement.on_conflict_do_update(
+        index_elements=["tenant_id", "key"],
+        set_={
+            "request_hash": taken.request_hash,
+            "order_id": taken.order_id,
+            "created_at": taken.created_at,
+            "expires_at": taken.expires_at,
+        },
+        where=idempotency_keys.table.c.expires_at <= now,
+    ).returning(idempotency_keys.table.c.order_id)
     for _attempt in range(3):
-        statement = upsert(session, idempotency_keys.table).values(
-            tenant_id=principal.tenant_id,
-            key=key,
-            request_hash=fingerprint,
-            order_id=order_id,
-            created_at=now,
-            expires_at=now + IDEMPOTENCY_TTL,
-        )
-        taken = statement.excluded
-        claim = statement.on_conflict_do_update(
-            index_elements=["tenant_id", "key"],
-            set_={
-                "request_hash": taken.request_hash,
-                "order_id": taken.order_id,
-                "created_at": taken.created_at,
-                "expires_at": taken.expires_at,
-            },
-            where=idempotency_keys.table.c.expires_at <= now,
-        ).returning(idempotency_keys.table.c.order_id)
         if (await session.execute(claim)).first() is not None:
             return None  # a new key, or an expired one taken over
         existing = await _find_key(session, principal.tenant_id, key)
@@ -192,7 +192,7 @@ async def _insert_order(
         "created_at": now,
         "updated_at": now,
     }
-    await session.execute(insert(orders.table).values(row))
+    await session.execute(insert(orders.table), row)
     line_rows = [
         {
             "tenant_id": tenant_id,

@@ -99,6 +99,36 @@ async def test_percentiles_match_a_known_set_of_latencies(api: Api) -> None:
     assert set(entry["exemplarTraceIds"]) <= {f"{i:032x}" for i in range(400, 410)}
 
 
+async def test_an_operation_that_misses_its_latency_target_lends_its_slowest_traces(
+    api: Api,
+) -> None:
+    aggregator = components(api).tracing.aggregator
+    aggregator.drain()
+    acme_id = await _tenant_id(api, "acme")
+    now_ns = time.time_ns()
+    slow = {f"{index:032x}": 1000.0 + index for index in range(8)}  # the target is 800 ms
+    fast = {f"{100 + index:032x}": 5.0 for index in range(3)}  # within 300 ms
+    for operation, traces in (("createOrder", slow), ("orders", fast)):
+        for trace, ms in traces.items():
+            aggregator.record(
+                end_ns=now_ns,
+                tenant_id=acme_id,
+                operation=operation,
+                duration_ms=ms,
+                bad=False,
+                trace_id=trace,
+            )
+    await flush_sli(api)
+
+    acme = tenant_entry(await report(api, tenant="acme"), "acme")
+
+    assert (acme["met"], acme["bad"]) == (True, 0)  # slow is not unavailable
+    assert operation_entry(acme, "createOrder")["met"] is False
+    assert operation_entry(acme, "orders")["met"] is True
+    slowest_first = sorted(slow, key=slow.__getitem__, reverse=True)[:5]
+    assert acme["exemplarTraceIds"] == slowest_first
+
+
 async def test_bad_requests_are_server_failures_not_client_errors(
     api: Api, settings: Settings
 ) -> None:
@@ -136,7 +166,13 @@ async def test_bad_requests_are_server_failures_not_client_errors(
     assert math.isclose(acme["burnRate"], 0.2 / 0.001)
     assert math.isclose(acme["errorBudgetRemaining"], 1 - 0.2 / 0.001)
     assert operation_entry(acme, "orders")["bad"] == 1
-    assert acme["exemplarTraceIds"] == [trace_id(broken)]
+    # The bad request leads the exemplars. After it come only the slowest requests of an
+    # operation that missed its latency target: on a loaded machine one request may be slow.
+    assert acme["exemplarTraceIds"][0] == trace_id(broken)
+    slow_of_missed = {
+        trace for o in acme["operations"] if not o["met"] for trace in o["exemplarTraceIds"]
+    }
+    assert set(acme["exemplarTraceIds"][1:]) <= slow_of_missed
     assert operation_entry(acme, "orders")["exemplarTraceIds"][0] == trace_id(broken)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field
 
@@ -57,6 +58,14 @@ class Order(SQLModel, table=True):
         Index("ix_orders_id", "id"),
         # Risk velocity: a merchant's recent orders from one email.
         Index("ix_orders_tenant_email_created", "tenant_id", "customer_email", "created_at"),
+        # ... and to one shipping address (the street compared case-insensitively).
+        Index(
+            "ix_orders_tenant_address_created",
+            "tenant_id",
+            text("lower(ship_line1)"),
+            "ship_country",
+            "created_at",
+        ),
         visibility_info(Visibility.ORDER_DATA),
     )
 

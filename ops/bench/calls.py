@@ -7,7 +7,7 @@ It prints, per operation, the Python function calls per request under
 cProfile (a count: it moves with the work done, not with the machine's noise)
 and the CPU per request without the profiler (best of `--repeats`). Not a test.
 
-    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing]
+    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing] [--top 40]
 """
 
 from __future__ import annotations
@@ -133,7 +133,11 @@ async def _measure(app: Any, data: Any, args: argparse.Namespace) -> None:
         profile.enable()
         await run(operation, n)
         profile.disable()
-        calls = pstats.Stats(profile).total_calls / n  # type: ignore[attr-defined]
+        stats = pstats.Stats(profile)
+        calls = stats.total_calls / n  # type: ignore[attr-defined]
+        if args.top:
+            print(f"\n{operation}: where the calls go, {n} requests")
+            stats.sort_stats(args.sort).print_stats(args.top)
         cpu = []
         for _ in range(args.repeats):
             started = time.process_time()
@@ -151,6 +155,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--tracing", action="store_true", help="with tracing on (default off)")
+    parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
+    parser.add_argument("--sort", default="tottime", help="pstats order for --top (cumulative)")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -20,7 +20,8 @@ in interleaved rounds, so that other work on the machine falls on all alike:
 4. with --million (PostgreSQL): orders(first: 50) on a database of 10,000
    orders against one of 1,000,000.
 
-It prints a table per database and writes ops/bench/results/<date>-<db>.json.
+It prints a table per database and writes ops/bench/results/<date>-<db>.json
+(`-2`, `-3`, ... for later runs of the same date).
 
     python -m ops.bench.gateway [--seconds 5] [--rounds 2] [--soak-seconds 300]
         [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/test] [--no-sqlite] [--million]
@@ -286,6 +287,8 @@ def measure_database(options: Options, bench: Bench, *, soak_here: bool) -> dict
                     ],
                 )
             results.setdefault("workers", {}).update(scaled)
+        results["exported_spans"] = servers.exported_spans(on)
+        print(f"  the tracing-on gateway exported {results['exported_spans']:,} spans", flush=True)
     return results
 
 
@@ -459,6 +462,16 @@ def parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _results_file(date: str, kind: str) -> Path:
+    """`<date>-<db>.json`, or `<date>-<db>-2.json` and on: a later run never overwrites."""
+    out = RESULTS / f"{date}-{kind}.json"
+    run = 2
+    while out.exists():
+        out = RESULTS / f"{date}-{kind}-{run}.json"
+        run += 1
+    return out
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     # Stopped from outside: unwind, so servers stop and bench databases are dropped.
     raise KeyboardInterrupt
@@ -476,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
     for kind in kinds:
         soak_here = options.soak_everywhere or kind == kinds[-1]
         results = asyncio.run(run_database(options, kind, soak_here=soak_here))
-        out = RESULTS / f"{results['date']}-{kind}.json"
+        out = _results_file(results["date"], kind)
         out.write_text(json.dumps(results, indent=2) + "\n")
         print()
         print(report.render(results))

@@ -59,7 +59,7 @@ class Lane:
         self._head = head
         self._index = 0
         if self.mode == "unique":
-            self._prefix, self._suffix = bodies[0].split(KEY_PLACEHOLDER.encode())
+            self._parts = bodies[0].split(KEY_PLACEHOLDER.encode())
             self._key_prefix: bytes = str(spec["key_prefix"]).encode()
             self._requests: list[bytes] = []
         else:
@@ -74,7 +74,7 @@ class Lane:
         self._index += 1
         if self.mode == "unique":
             key = b"%s-%d" % (self._key_prefix, index)
-            return self._frame(self._prefix + key + self._suffix)
+            return self._frame(key.join(self._parts))
         if self.mode == "once":
             return self._requests[index] if index < len(self._requests) else None
         return self._requests[index % len(self._requests)]

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +76,7 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    otlp_sink: Server | None = None  # where a tracing-on gateway exports its spans
 
     @property
     def base(self) -> str:
@@ -163,17 +164,41 @@ def gateway(
     workers: int = 1,
     argv: Callable[[int], list[str]] | None = None,
 ) -> Iterator[Server]:
-    """`oaas serve`, as shipped (or `argv(port)`); tracing (OAAS_TRACING) on or off."""
-    port = free_port()
-    with running(
-        f"gateway tracing {'on' if tracing else 'off'} x{workers}",
-        argv(port) if argv is not None else gateway_argv(port, workers),
-        database,
-        port,
-        OAAS_ISSUER=f"http://127.0.0.1:{port}",  # tokens name this gateway as their audience
-        OAAS_TRACING="true" if tracing else "false",
-    ) as server:
+    """`oaas serve`, as shipped (or `argv(port)`); tracing (OAAS_TRACING) on or off.
+
+    With tracing on, the gateway exports every span to a local OTLP sink of its
+    own, as a deployment exports to its collector: "tracing on" includes export.
+    """
+    with ExitStack() as stack:
+        env = {"OAAS_TRACING": "true" if tracing else "false"}
+        sink = None
+        if tracing:
+            sink = stack.enter_context(
+                baseline(database, "otlp sink", "ops.bench.baselines.otlp_sink:app")
+            )
+            env["OAAS_OTLP_ENDPOINT"] = sink.base
+        port = free_port()
+        server = stack.enter_context(
+            running(
+                f"gateway tracing {'on' if tracing else 'off'} x{workers}",
+                argv(port) if argv is not None else gateway_argv(port, workers),
+                database,
+                port,
+                OAAS_ISSUER=f"http://127.0.0.1:{port}",  # tokens name this gateway as their audience
+                **env,
+            )
+        )
+        server.otlp_sink = sink
         yield server
+
+
+def exported_spans(server: Server) -> int | None:
+    """Spans the gateway's OTLP sink has received so far; None without a sink."""
+    if server.otlp_sink is None:
+        return None
+    answer = httpx.get(f"{server.otlp_sink.base}/count", timeout=10)
+    spans: int = answer.raise_for_status().json()["spans"]
+    return spans
 
 
 @contextmanager

@@ -144,3 +144,20 @@ async def test_one_transaction_per_request_but_a_write_on_sqlite(
             event.remove(engine.sync_engine, "begin", record)
     assert reads == 1
     assert writes == (1 if database.reads_and_writes_share_an_engine else 2)
+
+
+@pytest.mark.parametrize(("client", "scopes_set"), [("acme-reports", 1), ("ops-admin", 2)])
+async def test_a_merchant_request_sets_its_scope_once(
+    api: Api, statement_log: StatementLog, client: str, scopes_set: int
+) -> None:
+    """The client lookup runs in the scope of the tenant the verified token names, which
+    is the merchant operation's own scope; an admin's operation sets its wider one."""
+    created = await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
+    order_id = created["createOrder"]["order"]["id"]  # type: ignore[index]
+    await api.token(client)
+    statement_log.statements.clear()
+    fetched = await api.data(ORDER, {"id": order_id}, as_client=client)
+    assert fetched["order"]["id"] == order_id  # type: ignore[index]
+    database = api.http._transport.app.state.components.database  # type: ignore[attr-defined]
+    set_config = [s for s in statement_log.statements if "set_config('oaas.scope'" in s]
+    assert len(set_config) == (scopes_set if database.dialect == "postgresql" else 0)

@@ -86,6 +86,14 @@ class TokenVerifier:
             raise TokenRejected("signature or format invalid") from exc
 
 
+def claimed_tenant(claims: dict[str, Any]) -> UUID:
+    """The tenant a verified token names."""
+    try:
+        return UUID(str(claims["tenant_id"]))
+    except ValueError as exc:
+        raise TokenRejected("malformed claims") from exc
+
+
 def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Principal:
     """The caller as it stands now: a token outlives nothing that was taken away.
 
@@ -96,8 +104,8 @@ def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Princ
     roles, scope = claims["roles"], claims.get("scope") or ""
     if not isinstance(roles, list) or not isinstance(scope, str):
         raise TokenRejected("malformed claims: roles must be a list, scope a string")
+    tenant_id = claimed_tenant(claims)
     try:
-        tenant_id = UUID(str(claims["tenant_id"]))
         client_uuid = UUID(str(claims["client_uuid"]))
     except ValueError as exc:
         raise TokenRejected("malformed claims") from exc

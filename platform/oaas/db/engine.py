@@ -211,13 +211,23 @@ class RequestTransaction:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._session: AsyncSession | None = None
+        # The scope the open transaction carries (RowScope equality is mode and tenant,
+        # exactly what `_apply_scope` sets on PostgreSQL).
+        self._scope_set: RowScope | None = None
 
     @asynccontextmanager
-    async def lookup(self) -> AsyncIterator[AsyncSession]:
-        """A session for the platform's own lookups before the caller is known."""
+    async def lookup(self, scope: RowScope = SYSTEM_SCOPE) -> AsyncIterator[AsyncSession]:
+        """A session for the platform's own lookups before the caller is known.
+
+        `scope`: what the lookup may read. The bearer check passes the tenant its
+        verified token names; a merchant's operation runs in that very scope, so
+        it does not have to be set a second time.
+        """
         if self._session is None:
-            self._session = self._database._readers(info={"row_scope": SYSTEM_SCOPE})
-            await _apply_scope(self._session, SYSTEM_SCOPE)
+            self._session = self._database._readers(info={"row_scope": scope})
+        if self._scope_set != scope:
+            await _apply_scope(self._session, scope)
+            self._scope_set = scope
         yield self._session
 
     @asynccontextmanager
@@ -231,11 +241,16 @@ class RequestTransaction:
                 yield own
             return
         async with _ended(session, write=write):
-            await _apply_scope(session, scope)
+            if self._scope_set == scope:
+                session.info["row_scope"] = scope  # the transaction carries it already
+            else:
+                await _apply_scope(session, scope)
+            self._scope_set = None  # the transaction ends with this unit of work
             yield session
 
     async def close(self) -> None:
         """Ends the request: whatever the unit of work left open is rolled back."""
+        self._scope_set = None
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -12,7 +12,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from oaas.auth.clients import load_client
-from oaas.auth.tokens import TokenRejected, principal_from
+from oaas.auth.tokens import TokenRejected, claimed_tenant, principal_from
+from oaas.db import RowScope
 from oaas.graphql.context import Context
 from oaas.http.strict import StrictGraphQL
 from oaas.quotas.plans import STANDARD
@@ -79,7 +80,9 @@ class AuthenticatedGraphQL:
         async with self.components.database.request_transaction() as transaction:
             try:
                 claims = self.components.token_verifier.claims(token.strip())
-                async with transaction.lookup() as session:
+                # The client is looked up among its own tenant's: the token is verified.
+                own_tenant = RowScope("tenant", claimed_tenant(claims))
+                async with transaction.lookup(own_tenant) as session:
                     client = await load_client(session, str(claims.get("client_id", "")))
                 principal = principal_from(claims, client)
             except TokenRejected:

@@ -7,7 +7,8 @@ It prints, per operation, the Python function calls per request under
 cProfile (a count: it moves with the work done, not with the machine's noise)
 and the CPU per request without the profiler (best of `--repeats`). Not a test.
 
-    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing] [--top 40]
+    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing [--otlp URL]]
+        [--top 40 [--sort cumulative]]
 """
 
 from __future__ import annotations
@@ -81,7 +82,10 @@ async def main_async(args: argparse.Namespace) -> None:
         database = await bench_db.create(Path(tmp), args.postgres)
         try:
             data = await dataset(database, args.orders)
-            os.environ.update(database.env(OAAS_TRACING="true" if args.tracing else "false"))
+            exporting = {"OAAS_OTLP_ENDPOINT": args.otlp} if args.otlp else {}
+            os.environ.update(
+                database.env(OAAS_TRACING="true" if args.tracing else "false", **exporting)
+            )
             os.chdir(database.workdir)
             from oaas.app import create_app  # after the environment names the database
             from oaas.settings import Settings
@@ -155,6 +159,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--tracing", action="store_true", help="with tracing on (default off)")
+    parser.add_argument(
+        "--otlp",
+        default=None,
+        help="with --tracing, export spans to this OTLP/HTTP endpoint (ops.bench.baselines.otlp_sink)",
+    )
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--sort", default="tottime", help="pstats order for --top (cumulative)")
     asyncio.run(main_async(parser.parse_args()))

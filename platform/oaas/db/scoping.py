@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
@@ -104,6 +105,8 @@ _registry_seen: _Registry | None = None
 # queries); the bound only guards against a caller building unbounded shapes.
 _reached_by_shape: dict[Any, frozenset[str]] = {}
 MAX_SHAPES = 4096
+# Tenant scopes' criteria options kept across sessions: (tables x active tenants).
+MAX_TENANT_OPTIONS = 16_384
 
 
 @event.listens_for(Mapper, "instrument_class")
@@ -113,6 +116,7 @@ def _forget_registry(_mapper: Any, _class: Any) -> None:
     global _registry_seen
     _registry_seen = None
     _reached_by_shape.clear()
+    _tenant_option.cache_clear()
 
 
 def _registry() -> _Registry:
@@ -190,9 +194,24 @@ def _tenant_tables_reached(statement: Any) -> frozenset[str]:
     return reached
 
 
+def _option(model: Any, visibility: Visibility, scope: RowScope) -> Any:
+    return with_loader_criteria(model, _criteria(model, visibility, scope), include_aliases=True)
+
+
+@lru_cache(maxsize=MAX_TENANT_OPTIONS)
+def _tenant_option(table_name: str, tenant_id: UUID) -> Any:
+    """A tenant scope's option depends on the table and the tenant alone, so every
+    session of the tenant shares it: building one cost 0.1-0.4 ms, three times a request."""
+    model, visibility = _registry()[table_name]
+    return _option(model, visibility, RowScope("tenant", tenant_id))
+
+
 def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
-    """The `with_loader_criteria` of one tenant-owned model, built once per scope of a
-    session (a transaction runs many statements under the same scope)."""
+    """The `with_loader_criteria` of one tenant-owned model: shared by every session of a
+    tenant scope, built once per scope of a session otherwise (a partner's criteria
+    hold its grants, which are read afresh for every request)."""
+    if scope.mode == "tenant" and scope.tenant_id is not None:
+        return _tenant_option(table_name, scope.tenant_id)
     cached = session.info.get("scope_criteria")
     if cached is None or cached[0] is not scope:
         cached = (scope, {})
@@ -201,9 +220,7 @@ def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
     option = options.get(table_name)
     if option is None:
         model, visibility = _registry()[table_name]
-        option = with_loader_criteria(
-            model, _criteria(model, visibility, scope), include_aliases=True
-        )
+        option = _option(model, visibility, scope)
         options[table_name] = option
     return option
 

@@ -200,8 +200,8 @@ class Database:
 class RequestTransaction:
     """One transaction for a whole request wherever the database allows it.
 
-    The bearer check's client lookup (under `SYSTEM_SCOPE`) and then the
-    operation's unit of work (under the caller's scope) run in the same
+    The bearer check's client lookup (in the scope of the token's own tenant) and
+    then the operation's unit of work (under the caller's scope) run in the same
     transaction: a separate one cost a session, a BEGIN and a ROLLBACK, about
     0.5 ms of CPU on every request. On SQLite writes go to the one writer
     connection, so a writing operation lets the lookup's reader go and takes its

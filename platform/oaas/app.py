@@ -41,7 +41,13 @@ def build_components(
     keys = KeyStore(settings.resolved_signing_key_file())
     database = Database(settings.database_url, role=settings.app_role)
     tracing = (
-        setup_tracing(settings.otlp_endpoint, version=__version__) if settings.tracing else None
+        setup_tracing(
+            settings.otlp_endpoint,
+            version=__version__,
+            export_ratio=settings.trace_export_ratio,
+        )
+        if settings.tracing
+        else None
     )
     if tracing is not None:
         for engine in {id(e): e for e in (database.read_engine, database.write_engine)}.values():

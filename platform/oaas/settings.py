@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, gt=0, le=86_400)
     env: Literal["development", "production"] = "development"
     otlp_endpoint: str | None = None
+    # Of the traces no SLA report points at (those are always exported), the share
+    # exported to `otlp_endpoint`; a caller's sampled `traceparent` is always honoured.
+    trace_export_ratio: float = Field(default=0.1, ge=0.0, le=1.0)
     # Static limits on every GraphQL document (QUERY_REJECTED beyond them).
     max_query_depth: int = Field(default=12, ge=1)
     max_query_aliases: int = Field(default=30, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from oaas.app import create_app
 from oaas.settings import Settings
+from oaas.telemetry.sli import SLOWEST_EXEMPLARS
 from tests.conftest import ISSUER, Api
 from tests.orders.documents import ORDERS
 from tests.sla.helpers import trace_id
@@ -109,3 +111,61 @@ async def test_request_spans_reach_an_otlp_receiver(
     assert attributes["http.response.status_code"].int_value == 200
     resource = {a.key: a.value.string_value for a in of_request[0][0].attributes}
     assert resource["service.name"] == "oaas"
+
+
+async def test_only_traces_an_sla_report_may_name_or_the_caller_samples_are_exported_at_ratio_zero(
+    settings: Settings, receiver: Receiver
+) -> None:
+    from oaas.db import SYSTEM_SCOPE
+    from oaas.tenancy.service import find_tenant
+
+    exporting = settings.model_copy(
+        update={"otlp_endpoint": receiver.endpoint, "trace_export_ratio": 0.0}
+    )
+    app = create_app(exporting)
+    components = app.state.components
+    try:
+        async with components.database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            acme = await find_tenant(session, "acme")
+            assert acme is not None
+            acme_id = str(acme.id)
+        # This minute's and the next one's slowest are already far slower than a request.
+        now_ns = time.time_ns()
+        for minute in (0, 1):
+            for index in range(SLOWEST_EXEMPLARS):
+                components.tracing.aggregator.record(
+                    end_ns=now_ns + minute * 60_000_000_000,
+                    tenant_id=acme_id,
+                    operation="orders",
+                    duration_ms=60_000.0,
+                    bad=False,
+                    trace_id=f"{minute}{index:031x}",
+                )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=ISSUER
+        ) as http:
+            api = Api(http)
+            await api.token("acme-shop")
+            unsampled = await api.graphql(ORDERS, {"first": 1}, as_client="acme-shop")
+            sampled = await api.graphql(
+                ORDERS,
+                {"first": 1},
+                as_client="acme-shop",
+                headers={"traceparent": f"00-{'ab' * 16}-00f067aa0ba902b7-01"},
+            )
+            assert (unsampled.status_code, sampled.status_code) == (200, 200)
+        assert await asyncio.to_thread(components.tracing.provider.force_flush, 10_000)
+    finally:
+        components.tracing.shutdown()
+        await components.database.dispose()
+
+    exported = {
+        span.trace_id.hex(): span.name
+        for _path, message in receiver.requests
+        for resource in message.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    }
+    assert trace_id(sampled) == "ab" * 16
+    assert trace_id(sampled) in exported
+    assert trace_id(unsampled) not in exported

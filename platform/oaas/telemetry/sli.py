@@ -4,13 +4,15 @@
 dictionary arithmetic; a background task (oaas.sla.recording) drains the
 aggregates to the database every few seconds. The tracer samples every span
 (export sampling happens downstream of this processor), so SLI data is never
-dropped by sampling.
+dropped by sampling. It tells the export sampler (oaas.telemetry.export_sampling)
+which traces the aggregates point at, so those are always exported.
 """
 
 from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opentelemetry.context import Context
@@ -37,17 +39,22 @@ class MinuteAggregate:
     slowest: list[tuple[float, str]] = field(default_factory=list)  # min-heap of (ms, trace id)
     bad_traces: list[str] = field(default_factory=list)
 
-    def add(self, duration_ms: float, bad: bool, trace_id: str) -> None:
+    def add(self, duration_ms: float, bad: bool, trace_id: str) -> bool:
+        """Counts a request; True when it is bad or among the minute's slowest so far."""
         self.count += 1
         self.histogram.add(duration_ms)
+        slowest = True
         if len(self.slowest) < SLOWEST_EXEMPLARS:
             heapq.heappush(self.slowest, (duration_ms, trace_id))
         elif duration_ms > self.slowest[0][0]:
             heapq.heapreplace(self.slowest, (duration_ms, trace_id))
+        else:
+            slowest = False
         if bad:
             self.bad += 1
             if len(self.bad_traces) < BAD_EXEMPLARS:
                 self.bad_traces.append(trace_id)
+        return slowest or bad
 
     def exemplars(self) -> dict[str, list[str]]:
         slowest = [trace for _ms, trace in sorted(self.slowest, reverse=True)]
@@ -74,13 +81,14 @@ class SliAggregator:
         duration_ms: float,
         bad: bool,
         trace_id: str,
-    ) -> None:
+    ) -> bool:
+        """True when the request's trace is an exemplar: bad, or among the slowest so far."""
         key = (end_ns // 60_000_000_000 * 60, tenant_id, operation)
         with self._lock:
             aggregate = self._minutes.get(key)
             if aggregate is None:
                 aggregate = self._minutes[key] = MinuteAggregate()
-            aggregate.add(duration_ms, bad, trace_id)
+            return aggregate.add(duration_ms, bad, trace_id)
 
     def drain(self) -> dict[AggregateKey, MinuteAggregate]:
         with self._lock:
@@ -106,8 +114,13 @@ class SliAggregator:
 
 
 class SliSpanProcessor(SpanProcessor):
-    def __init__(self, aggregator: SliAggregator) -> None:
+    """Records SLI spans; `on_exemplar` hears of every trace an SLA report may point at."""
+
+    def __init__(
+        self, aggregator: SliAggregator, on_exemplar: Callable[[int], None] | None = None
+    ) -> None:
         self.aggregator = aggregator
+        self.on_exemplar = on_exemplar
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
@@ -126,7 +139,7 @@ class SliSpanProcessor(SpanProcessor):
             return  # not authenticated: a client error, and no tenant to charge it to
         status = attributes.get(STATUS_ATTRIBUTE, 500)
         bad = bool(attributes.get(UNEXPECTED_ATTRIBUTE)) or int(str(status)) >= 500
-        self.aggregator.record(
+        exemplar = self.aggregator.record(
             end_ns=span.end_time,
             tenant_id=str(tenant_id),
             operation=str(attributes.get(OPERATION_ATTRIBUTE) or "unknown"),
@@ -134,6 +147,8 @@ class SliSpanProcessor(SpanProcessor):
             bad=bad,
             trace_id=format(span.context.trace_id, "032x"),
         )
+        if exemplar and self.on_exemplar is not None:
+            self.on_exemplar(span.context.trace_id)
 
     def shutdown(self) -> None:
         return None

@@ -1,7 +1,9 @@
 """OpenTelemetry set-up: one tracer provider per app, every span sampled for SLIs.
 
-Spans reach the SLI processor first; when `OAAS_OTLP_ENDPOINT` is set they are
-also exported over OTLP/HTTP in batches, off the request path. The provider is
+Spans reach the SLI processor first; when `OAAS_OTLP_ENDPOINT` is set, whole
+traces are also exported over OTLP/HTTP in batches, off the request path: every
+trace the SLI aggregates point at, and `OAAS_TRACE_EXPORT_RATIO` of the rest
+(oaas.telemetry.export_sampling). The provider is
 the app's own (not the process-global one), so several apps in one process
 (tests) never mix their spans.
 """
@@ -17,6 +19,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import Span, Tracer
 
+from oaas.telemetry.export_sampling import TailSampler
 from oaas.telemetry.sli import SliAggregator, SliSpanProcessor
 
 SERVICE_NAME = "oaas"
@@ -32,16 +35,27 @@ class Tracing:
         self.provider.shutdown()
 
 
-def setup_tracing(otlp_endpoint: str | None, *, version: str) -> Tracing:
+def setup_tracing(otlp_endpoint: str | None, *, version: str, export_ratio: float = 1.0) -> Tracing:
+    sampler = None
+    if otlp_endpoint:
+        exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
+        sampler = TailSampler(BatchSpanProcessor(exporter), ratio=export_ratio)
     provider = TracerProvider(
         sampler=ALWAYS_ON,
         resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version}),
     )
+    return traced_by(provider, sampler)
+
+
+def traced_by(provider: TracerProvider, sampler: TailSampler | None) -> Tracing:
+    """Wires SLI recording and, given a `sampler`, the export of what it keeps."""
     aggregator = SliAggregator()
-    provider.add_span_processor(SliSpanProcessor(aggregator))
-    if otlp_endpoint:
-        exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    if sampler is None:
+        provider.add_span_processor(SliSpanProcessor(aggregator))
+    else:
+        # First: the SLI processor marks a root as an exemplar before the sampler decides.
+        provider.add_span_processor(SliSpanProcessor(aggregator, on_exemplar=sampler.keep))
+        provider.add_span_processor(sampler)
     return Tracing(provider=provider, tracer=provider.get_tracer("oaas"), aggregator=aggregator)
 
 

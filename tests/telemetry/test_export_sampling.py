@@ -1,0 +1,214 @@
+"""Tail-sampled export: whole traces, every exemplar, a share of the rest, bounded memory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from oaas.telemetry.export_sampling import TailSampler
+from oaas.telemetry.sli import (
+    BAD_EXEMPLARS,
+    OPERATION_ATTRIBUTE,
+    SLI_ATTRIBUTE,
+    SLOWEST_EXEMPLARS,
+    STATUS_ATTRIBUTE,
+    TENANT_ID_ATTRIBUTE,
+)
+from oaas.telemetry.tracing import Tracing, traced_by
+
+TENANT = "3f1c0f6e-0000-4000-8000-000000000001"
+
+
+@dataclass
+class Pipeline:
+    tracing: Tracing
+    sampler: TailSampler
+    exported: InMemorySpanExporter
+    clock_ns: int
+
+    def exported_traces(self) -> dict[int, list[str]]:
+        traces: dict[int, list[str]] = {}
+        for span in self.exported.get_finished_spans():
+            assert span.context is not None
+            traces.setdefault(span.context.trace_id, []).append(span.name)
+        return traces
+
+    def request(
+        self,
+        ms: float,
+        *,
+        status: int = 200,
+        children: int = 2,
+        parent: Context | None = None,
+        sli: bool = True,
+    ) -> int:
+        """One request span of `ms` with `children` SQL spans; returns its trace id."""
+        tracer = self.tracing.tracer
+        start = self.clock_ns
+        self.clock_ns += int(ms * 1e6) + 1
+        root = tracer.start_span("POST /graphql", context=parent, start_time=start)
+        for index in range(children):
+            child = tracer.start_span(
+                f"SQL SELECT {index}", context=trace.set_span_in_context(root), start_time=start
+            )
+            child.end(end_time=start + 1000)
+        if sli:
+            root.set_attributes(
+                {
+                    SLI_ATTRIBUTE: True,
+                    TENANT_ID_ATTRIBUTE: TENANT,
+                    OPERATION_ATTRIBUTE: "orders",
+                    STATUS_ATTRIBUTE: status,
+                }
+            )
+        root.end(end_time=start + int(ms * 1e6))
+        return root.get_span_context().trace_id
+
+
+def _pipeline(ratio: float, **limits: int) -> Pipeline:
+    exported = InMemorySpanExporter()
+    sampler = TailSampler(SimpleSpanProcessor(exported), ratio=ratio, **limits)
+    # The middle of a minute, so the synthetic requests share one.
+    clock_ns = (time.time_ns() // 60_000_000_000 * 60 + 10) * 1_000_000_000
+    # As the app's: every span recorded, whatever the caller's flag (SLIs see them all).
+    provider = TracerProvider(sampler=ALWAYS_ON)
+    return Pipeline(traced_by(provider, sampler), sampler, exported, clock_ns)
+
+
+@pytest.fixture
+def none_by_ratio() -> Iterator[Pipeline]:
+    pipeline = _pipeline(0.0)
+    yield pipeline
+    pipeline.tracing.shutdown()
+
+
+def _caller(trace_id: int, *, sampled: bool) -> Context:
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+    remote = SpanContext(trace_id, 0x00F067AA0BA902B7, is_remote=True, trace_flags=flags)
+    return trace.set_span_in_context(NonRecordingSpan(remote))
+
+
+def test_the_minutes_slowest_so_far_are_exported_whole_and_the_rest_dropped(
+    none_by_ratio: Pipeline,
+) -> None:
+    first = [none_by_ratio.request(100.0 + i) for i in range(SLOWEST_EXEMPLARS)]
+    fast = [none_by_ratio.request(5.0) for _ in range(10)]
+    slower = none_by_ratio.request(500.0)
+
+    exported = none_by_ratio.exported_traces()
+    assert set(exported) == {*first, slower}
+    assert all(
+        sorted(names) == ["POST /graphql", "SQL SELECT 0", "SQL SELECT 1"]
+        for names in exported.values()
+    )
+    assert not set(fast) & set(exported)
+    assert none_by_ratio.sampler.counts.dropped_traces == len(fast)
+    assert none_by_ratio.sampler.open_traces() == 0
+
+
+def test_every_trace_the_minutes_aggregate_names_was_exported(none_by_ratio: Pipeline) -> None:
+    durations = [((index * 37) % 101) + 1.0 for index in range(300)]
+    for ms in durations:
+        none_by_ratio.request(ms)
+    minutes = none_by_ratio.tracing.aggregator.drain()
+    named = {trace for aggregate in minutes.values() for trace in aggregate.exemplars()["slowest"]}
+    exported = {format(trace_id, "032x") for trace_id in none_by_ratio.exported_traces()}
+    assert len(named) == SLOWEST_EXEMPLARS
+    assert named <= exported
+    assert len(exported) < len(durations) / 5  # most of the fast ones were dropped
+
+
+def test_every_bad_request_is_exported_beyond_the_reports_exemplars(
+    none_by_ratio: Pipeline,
+) -> None:
+    for _ in range(SLOWEST_EXEMPLARS):
+        none_by_ratio.request(1000.0)
+    bad = {none_by_ratio.request(1.0, status=503) for _ in range(BAD_EXEMPLARS + 5)}
+    client_error = none_by_ratio.request(1.0, status=400)
+
+    exported = set(none_by_ratio.exported_traces())
+    assert bad <= exported
+    assert client_error not in exported  # a client error is not the platform's failure
+
+
+def test_a_callers_sampled_traceparent_is_honoured(none_by_ratio: Pipeline) -> None:
+    for _ in range(SLOWEST_EXEMPLARS):
+        none_by_ratio.request(1000.0)
+    sampled = none_by_ratio.request(1.0, parent=_caller(0xA1, sampled=True))
+    unsampled = none_by_ratio.request(1.0, parent=_caller(0xB2, sampled=False))
+    assert (sampled, unsampled) == (0xA1, 0xB2)
+
+    exported = none_by_ratio.exported_traces()
+    assert len(exported.get(sampled, [])) == 3
+    assert unsampled not in exported
+
+
+def test_the_share_of_the_rest_follows_the_trace_id_like_ratio_based_sampling() -> None:
+    pipeline = _pipeline(0.25)
+    try:
+        for _ in range(SLOWEST_EXEMPLARS):
+            pipeline.request(1000.0, sli=True)
+        spread = -(-(2**64) // 1000)  # rounded up: index 250 lands just past the bound
+        ids = [0xC0FFEE << 64 | (index * spread) for index in range(1000)]
+        for trace_id in ids:
+            pipeline.request(1.0, parent=_caller(trace_id, sampled=False))
+        exported = set(pipeline.exported_traces()) & set(ids)
+        # The lowest quarter of the 64 low bits, as TraceIdRatioBased decides.
+        assert exported == set(ids[:250])
+    finally:
+        pipeline.tracing.shutdown()
+
+
+def test_at_ratio_one_every_trace_is_exported() -> None:
+    pipeline = _pipeline(1.0)
+    try:
+        traces = {pipeline.request(1.0, sli=False) for _ in range(20)}
+        assert set(pipeline.exported_traces()) == traces
+    finally:
+        pipeline.tracing.shutdown()
+
+
+def test_traces_beyond_the_limits_are_not_held() -> None:
+    pipeline = _pipeline(0.0, max_open_traces=3, max_spans_per_trace=4)
+    tracer = pipeline.tracing.tracer
+    try:
+        roots = [tracer.start_span(f"root {index}") for index in range(5)]
+        assert pipeline.sampler.open_traces() == 3
+        for root in roots:
+            for index in range(6):
+                tracer.start_span(f"child {index}", context=trace.set_span_in_context(root)).end()
+            pipeline.sampler.keep(root.get_span_context().trace_id)
+            root.end()
+        exported = pipeline.exported_traces()
+        held = [root.get_span_context().trace_id for root in roots[:3]]
+        assert set(exported) == set(held)  # the two not held fell to the ratio: none
+        assert all(len(exported[trace_id]) == 5 for trace_id in held)  # 4 children + root
+        assert pipeline.sampler.open_traces() == 0
+        assert pipeline.sampler.counts.overflow_spans == 3 * 2 + 2 * 7
+    finally:
+        pipeline.tracing.shutdown()
+
+
+def test_a_span_ending_after_its_root_is_decided_alone(none_by_ratio: Pipeline) -> None:
+    tracer = none_by_ratio.tracing.tracer
+    root = tracer.start_span("root")
+    late = tracer.start_span("late child", context=trace.set_span_in_context(root))
+    none_by_ratio.sampler.keep(root.get_span_context().trace_id)
+    root.end()
+    late.end()
+    assert list(none_by_ratio.exported_traces().values()) == [["root"]]
+
+
+def test_a_ratio_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="ratio"):
+        TailSampler(SimpleSpanProcessor(InMemorySpanExporter()), ratio=1.5)

@@ -98,34 +98,38 @@ def _caller(trace_id: int, *, sampled: bool) -> Context:
     return trace.set_span_in_context(NonRecordingSpan(remote))
 
 
-def test_the_minutes_slowest_so_far_are_exported_whole_and_the_rest_dropped(
+def test_the_slowest_named_at_the_drain_are_exported_whole_and_the_rest_dropped(
     none_by_ratio: Pipeline,
 ) -> None:
     first = [none_by_ratio.request(100.0 + i) for i in range(SLOWEST_EXEMPLARS)]
     fast = [none_by_ratio.request(5.0) for _ in range(10)]
     slower = none_by_ratio.request(500.0)
+    assert none_by_ratio.exported_traces() == {}  # candidates until the aggregates are written
+    assert none_by_ratio.sampler.held_candidates() == SLOWEST_EXEMPLARS
+
+    none_by_ratio.tracing.aggregator.drain()
 
     exported = none_by_ratio.exported_traces()
-    assert set(exported) == {*first, slower}
+    assert set(exported) == {*first[1:], slower}  # the 100 ms one was pushed out
     assert all(
         sorted(names) == ["POST /graphql", "SQL SELECT 0", "SQL SELECT 1"]
         for names in exported.values()
     )
     assert not set(fast) & set(exported)
-    assert none_by_ratio.sampler.counts.dropped_traces == len(fast)
+    assert none_by_ratio.sampler.counts.dropped_traces == len(fast) + 1
     assert none_by_ratio.sampler.open_traces() == 0
+    assert none_by_ratio.sampler.held_candidates() == 0
 
 
-def test_every_trace_the_minutes_aggregate_names_was_exported(none_by_ratio: Pipeline) -> None:
-    durations = [((index * 37) % 101) + 1.0 for index in range(300)]
-    for ms in durations:
+def test_exactly_the_traces_the_aggregates_name_are_exported(none_by_ratio: Pipeline) -> None:
+    climbing = [float(ms) for ms in range(1, 301)]  # latency climbing: each a new slowest
+    for ms in climbing:
         none_by_ratio.request(ms)
     minutes = none_by_ratio.tracing.aggregator.drain()
     named = {trace for aggregate in minutes.values() for trace in aggregate.exemplars()["slowest"]}
     exported = {format(trace_id, "032x") for trace_id in none_by_ratio.exported_traces()}
     assert len(named) == SLOWEST_EXEMPLARS
-    assert named <= exported
-    assert len(exported) < len(durations) / 5  # most of the fast ones were dropped
+    assert exported == named
 
 
 def test_every_bad_request_is_exported_beyond_the_reports_exemplars(
@@ -137,8 +141,11 @@ def test_every_bad_request_is_exported_beyond_the_reports_exemplars(
     client_error = none_by_ratio.request(1.0, status=400)
 
     exported = set(none_by_ratio.exported_traces())
-    assert bad <= exported
-    assert client_error not in exported  # a client error is not the platform's failure
+    assert exported == bad  # at once, not at the drain
+    none_by_ratio.tracing.aggregator.drain()
+    assert client_error not in set(
+        none_by_ratio.exported_traces()
+    )  # a client error is not the platform's failure
 
 
 def test_a_callers_sampled_traceparent_is_honoured(none_by_ratio: Pipeline) -> None:
@@ -187,7 +194,7 @@ def test_traces_beyond_the_limits_are_not_held() -> None:
         for root in roots:
             for index in range(6):
                 tracer.start_span(f"child {index}", context=trace.set_span_in_context(root)).end()
-            pipeline.sampler.keep(root.get_span_context().trace_id)
+            pipeline.sampler.bad(format(root.get_span_context().trace_id, "032x"))
             root.end()
         exported = pipeline.exported_traces()
         held = [root.get_span_context().trace_id for root in roots[:3]]
@@ -203,10 +210,35 @@ def test_a_span_ending_after_its_root_is_decided_alone(none_by_ratio: Pipeline) 
     tracer = none_by_ratio.tracing.tracer
     root = tracer.start_span("root")
     late = tracer.start_span("late child", context=trace.set_span_in_context(root))
-    none_by_ratio.sampler.keep(root.get_span_context().trace_id)
+    none_by_ratio.sampler.bad(format(root.get_span_context().trace_id, "032x"))
     root.end()
     late.end()
     assert list(none_by_ratio.exported_traces().values()) == [["root"]]
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_a_drain_before_the_root_ends_decides_the_candidate(
+    none_by_ratio: Pipeline, named: bool
+) -> None:
+    root = none_by_ratio.tracing.tracer.start_span("root")
+    trace_id = format(root.get_span_context().trace_id, "032x")
+    none_by_ratio.sampler.slowest_taken(trace_id)
+    none_by_ratio.sampler.named({trace_id} if named else set())
+    root.end()
+    assert bool(none_by_ratio.exported_traces()) is named
+    assert none_by_ratio.sampler.held_candidates() == 0
+
+
+def test_candidates_beyond_their_limit_are_exported_at_once() -> None:
+    pipeline = _pipeline(0.0, max_candidates=2)
+    try:
+        traces = [pipeline.request(100.0 + index) for index in range(4)]
+        assert pipeline.sampler.held_candidates() == 2
+        assert set(pipeline.exported_traces()) == set(traces[2:])
+        pipeline.tracing.aggregator.drain()
+        assert set(pipeline.exported_traces()) == set(traces)
+    finally:
+        pipeline.tracing.shutdown()
 
 
 def test_a_ratio_outside_zero_to_one_is_refused() -> None:

@@ -1,22 +1,26 @@
-"""Tail sampling of what is exported: every trace an SLA report may point at, a share of the rest.
+"""Tail sampling of what is exported: every trace an SLA report may name, a share of the rest.
 
-Every span is still recorded (the SLI processor sees them all); this decides only
-which whole traces leave the process. A trace's spans are held until its local
-root ends, then the trace is exported or dropped as one:
+Every span is still recorded (the SLI aggregates see every request); this decides
+only which whole traces leave the process. A trace's spans are held until its
+local root ends, then the trace is exported, dropped, or held on as a candidate:
 
-- kept when the SLI processor took it as an exemplar (`keep`): a bad request, or
-  one among the slowest so far of its tenant, operation and minute. A trace in
-  the minute's final top N was in the top N of every earlier part of the minute,
-  so the exported set holds every trace the SLA report names;
-- kept when the caller's `traceparent` says it samples the trace;
-- otherwise kept when its trace id falls in `ratio`, by the same rule as
-  OpenTelemetry's `TraceIdRatioBased`, so services sampling by ratio agree.
+- exported when the request was bad (every one, not only those a report names),
+  when the caller's `traceparent` says it samples the trace, or when the trace
+  id falls in `ratio`, by OpenTelemetry's `TraceIdRatioBased` rule so services
+  sampling by ratio agree;
+- held on while it is among the slowest so far of its tenant, operation and
+  minute: dropped when a slower request pushes it out, exported when the SLI
+  aggregates are drained with it still there (the drain is what writes the
+  exemplars a report names). So exactly the named traces are exported, where
+  "slowest so far" would export many more while latency climbs.
 
-Encoding and sending a span costs about as much CPU as making it; under load, export
-of every span cost a fifth to two fifths of the gateway's throughput
-(ops/bench/README.md). Memory is bounded: at most `max_open_traces` traces are held,
-`max_spans_per_trace` spans each; a trace beyond that is decided when its spans end,
-by the caller's flag and the ratio alone, and spans beyond a trace's limit are dropped.
+Encoding and sending a span costs about as much CPU as making it; under load,
+export of every span cost a fifth to two fifths of the gateway's throughput
+(ops/bench/README.md). Memory is bounded: at most `max_open_traces` traces are
+held until their root ends, `max_spans_per_trace` spans each, and
+`max_candidates` ended traces until a drain. A trace beyond the first limit is
+decided span by span by the caller's flag and the ratio; spans beyond the second
+are dropped; a candidate beyond the third is exported at once.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
 DEFAULT_MAX_OPEN_TRACES = 2_048
 DEFAULT_MAX_SPANS_PER_TRACE = 512
+DEFAULT_MAX_CANDIDATES = 4_096
 
 
 @dataclass
 class _OpenTrace:
     spans: list[ReadableSpan] = field(default_factory=list)
     keep: bool = False
+    candidate: bool = False
 
 
 @dataclass
@@ -56,7 +62,9 @@ def _caller_samples(span: ReadableSpan) -> bool:
 
 
 class TailSampler(SpanProcessor):
-    """Holds each trace's spans until its local root ends; `export` gets the kept traces."""
+    """Holds each trace's spans until its local root ends; `export` gets the kept traces.
+
+    It is also the SLI aggregator's `ExemplarWatcher` (oaas.telemetry.sli)."""
 
     def __init__(
         self,
@@ -65,6 +73,7 @@ class TailSampler(SpanProcessor):
         ratio: float,
         max_open_traces: int = DEFAULT_MAX_OPEN_TRACES,
         max_spans_per_trace: int = DEFAULT_MAX_SPANS_PER_TRACE,
+        max_candidates: int = DEFAULT_MAX_CANDIDATES,
     ) -> None:
         if not 0.0 <= ratio <= 1.0:
             raise ValueError(f"ratio must be within 0 and 1, not {ratio}")
@@ -73,20 +82,60 @@ class TailSampler(SpanProcessor):
         self._bound = TraceIdRatioBased.get_bound_for_rate(ratio)
         self.max_open_traces = max_open_traces
         self.max_spans_per_trace = max_spans_per_trace
+        self.max_candidates = max_candidates
         self.counts = ExportCounts()
         self._lock = threading.Lock()
         self._open: dict[int, _OpenTrace] = {}
+        self._candidates: dict[int, list[ReadableSpan]] = {}
 
-    def keep(self, trace_id: int) -> None:
-        """Exports the trace whatever the ratio says; called before its root span ends."""
+    # The SLI aggregator's news, each about a trace whose SLI span just ended.
+
+    def bad(self, trace_id: str) -> None:
         with self._lock:
-            held = self._open.get(trace_id)
+            held = self._open.get(int(trace_id, 16))
             if held is not None:
                 held.keep = True
+
+    def slowest_taken(self, trace_id: str) -> None:
+        with self._lock:
+            held = self._open.get(int(trace_id, 16))
+            if held is not None:
+                held.candidate = True
+
+    def slowest_dropped(self, trace_id: str) -> None:
+        key = int(trace_id, 16)
+        with self._lock:
+            held = self._open.get(key)
+            if held is not None:
+                held.candidate = False
+            if self._candidates.pop(key, None) is not None:
+                self.counts.dropped_traces += 1
+
+    def named(self, trace_ids: set[str]) -> None:
+        keys = {int(trace_id, 16) for trace_id in trace_ids}
+        with self._lock:
+            candidates, self._candidates = self._candidates, {}
+            for key, held in self._open.items():
+                if held.candidate:
+                    held.candidate = False
+                    held.keep = held.keep or key in keys
+            released: list[ReadableSpan] = []
+            for key, spans in candidates.items():
+                if key in keys:
+                    self.counts.exported_traces += 1
+                    released.extend(spans)
+                else:
+                    self.counts.dropped_traces += 1
+        for span in released:
+            self.export.on_end(span)
 
     def open_traces(self) -> int:
         with self._lock:
             return len(self._open)
+
+    def held_candidates(self) -> int:
+        with self._lock:
+            return len(self._candidates)
 
     def _in_ratio(self, trace_id: int) -> bool:
         return trace_id & TraceIdRatioBased.TRACE_ID_LIMIT < self._bound
@@ -103,6 +152,7 @@ class TailSampler(SpanProcessor):
             return
         trace_id = span.context.trace_id
         root = _is_local_root(span)
+        kept: list[ReadableSpan] = []
         with self._lock:
             held = self._open.pop(trace_id, None) if root else self._open.get(trace_id)
             if held is not None and not root:
@@ -114,13 +164,19 @@ class TailSampler(SpanProcessor):
             if held is None:
                 # Not held (beyond the limit, or ending after its root): decided alone.
                 self.counts.overflow_spans += 1
-                kept = [span] if _caller_samples(span) or self._in_ratio(trace_id) else []
+                if _caller_samples(span) or self._in_ratio(trace_id):
+                    kept = [span]
             elif held.keep or _caller_samples(span) or self._in_ratio(trace_id):
+                self.counts.exported_traces += 1
+                kept = [*held.spans, span]
+            elif held.candidate and len(self._candidates) < self.max_candidates:
+                held.spans.append(span)
+                self._candidates[trace_id] = held.spans
+            elif held.candidate:
                 self.counts.exported_traces += 1
                 kept = [*held.spans, span]
             else:
                 self.counts.dropped_traces += 1
-                kept = []
         for finished in kept:
             self.export.on_end(finished)
 

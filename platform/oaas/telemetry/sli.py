@@ -4,16 +4,16 @@
 dictionary arithmetic; a background task (oaas.sla.recording) drains the
 aggregates to the database every few seconds. The tracer samples every span
 (export sampling happens downstream of this processor), so SLI data is never
-dropped by sampling. It tells the export sampler (oaas.telemetry.export_sampling)
-which traces the aggregates point at, so those are always exported.
+dropped by sampling. An `ExemplarWatcher` (the export sampler) hears which traces
+the aggregates take as exemplars, drop again and, at each drain, finally name.
 """
 
 from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -39,22 +39,23 @@ class MinuteAggregate:
     slowest: list[tuple[float, str]] = field(default_factory=list)  # min-heap of (ms, trace id)
     bad_traces: list[str] = field(default_factory=list)
 
-    def add(self, duration_ms: float, bad: bool, trace_id: str) -> bool:
-        """Counts a request; True when it is bad or among the minute's slowest so far."""
+    def add(self, duration_ms: float, bad: bool, trace_id: str) -> tuple[bool, str | None]:
+        """Counts a request; answers whether it is among the slowest so far, and which
+        trace it pushed out of them."""
         self.count += 1
         self.histogram.add(duration_ms)
-        slowest = True
+        taken, pushed_out = True, None
         if len(self.slowest) < SLOWEST_EXEMPLARS:
             heapq.heappush(self.slowest, (duration_ms, trace_id))
         elif duration_ms > self.slowest[0][0]:
-            heapq.heapreplace(self.slowest, (duration_ms, trace_id))
+            pushed_out = heapq.heapreplace(self.slowest, (duration_ms, trace_id))[1]
         else:
-            slowest = False
+            taken = False
         if bad:
             self.bad += 1
             if len(self.bad_traces) < BAD_EXEMPLARS:
                 self.bad_traces.append(trace_id)
-        return slowest or bad
+        return taken, pushed_out
 
     def exemplars(self) -> dict[str, list[str]]:
         slowest = [trace for _ms, trace in sorted(self.slowest, reverse=True)]
@@ -65,12 +66,27 @@ class MinuteAggregate:
 AggregateKey = tuple[int, str, str]
 
 
+class ExemplarWatcher(Protocol):
+    """Told, under the aggregator's lock, what becomes of each request's trace."""
+
+    def bad(self, trace_id: str) -> None: ...
+
+    def slowest_taken(self, trace_id: str) -> None: ...
+
+    def slowest_dropped(self, trace_id: str) -> None: ...
+
+    def named(self, trace_ids: set[str]) -> None:
+        """At a drain: the slowest exemplars of every drained aggregate, as written."""
+        ...
+
+
 class SliAggregator:
     """Aggregates of the minutes not yet flushed; `drain` hands them over and starts afresh."""
 
-    def __init__(self) -> None:
+    def __init__(self, watcher: ExemplarWatcher | None = None) -> None:
         self._lock = threading.Lock()
         self._minutes: dict[AggregateKey, MinuteAggregate] = {}
+        self._watcher = watcher
 
     def record(
         self,
@@ -81,18 +97,29 @@ class SliAggregator:
         duration_ms: float,
         bad: bool,
         trace_id: str,
-    ) -> bool:
-        """True when the request's trace is an exemplar: bad, or among the slowest so far."""
+    ) -> None:
         key = (end_ns // 60_000_000_000 * 60, tenant_id, operation)
         with self._lock:
             aggregate = self._minutes.get(key)
             if aggregate is None:
                 aggregate = self._minutes[key] = MinuteAggregate()
-            return aggregate.add(duration_ms, bad, trace_id)
+            taken, pushed_out = aggregate.add(duration_ms, bad, trace_id)
+            watcher = self._watcher
+            if watcher is not None:
+                if bad:
+                    watcher.bad(trace_id)
+                if taken:
+                    watcher.slowest_taken(trace_id)
+                if pushed_out is not None:
+                    watcher.slowest_dropped(pushed_out)
 
     def drain(self) -> dict[AggregateKey, MinuteAggregate]:
         with self._lock:
             drained, self._minutes = self._minutes, {}
+            if self._watcher is not None:
+                self._watcher.named(
+                    {trace for aggregate in drained.values() for _ms, trace in aggregate.slowest}
+                )
         return drained
 
     def restore(self, drained: dict[AggregateKey, MinuteAggregate]) -> None:
@@ -114,13 +141,8 @@ class SliAggregator:
 
 
 class SliSpanProcessor(SpanProcessor):
-    """Records SLI spans; `on_exemplar` hears of every trace an SLA report may point at."""
-
-    def __init__(
-        self, aggregator: SliAggregator, on_exemplar: Callable[[int], None] | None = None
-    ) -> None:
+    def __init__(self, aggregator: SliAggregator) -> None:
         self.aggregator = aggregator
-        self.on_exemplar = on_exemplar
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
@@ -139,7 +161,7 @@ class SliSpanProcessor(SpanProcessor):
             return  # not authenticated: a client error, and no tenant to charge it to
         status = attributes.get(STATUS_ATTRIBUTE, 500)
         bad = bool(attributes.get(UNEXPECTED_ATTRIBUTE)) or int(str(status)) >= 500
-        exemplar = self.aggregator.record(
+        self.aggregator.record(
             end_ns=span.end_time,
             tenant_id=str(tenant_id),
             operation=str(attributes.get(OPERATION_ATTRIBUTE) or "unknown"),
@@ -147,8 +169,6 @@ class SliSpanProcessor(SpanProcessor):
             bad=bad,
             trace_id=format(span.context.trace_id, "032x"),
         )
-        if exemplar and self.on_exemplar is not None:
-            self.on_exemplar(span.context.trace_id)
 
     def shutdown(self) -> None:
         return None

@@ -49,12 +49,10 @@ def setup_tracing(otlp_endpoint: str | None, *, version: str, export_ratio: floa
 
 def traced_by(provider: TracerProvider, sampler: TailSampler | None) -> Tracing:
     """Wires SLI recording and, given a `sampler`, the export of what it keeps."""
-    aggregator = SliAggregator()
-    if sampler is None:
-        provider.add_span_processor(SliSpanProcessor(aggregator))
-    else:
-        # First: the SLI processor marks a root as an exemplar before the sampler decides.
-        provider.add_span_processor(SliSpanProcessor(aggregator, on_exemplar=sampler.keep))
+    aggregator = SliAggregator(watcher=sampler)
+    # First: a root's SLI outcome reaches the sampler before the sampler sees the root end.
+    provider.add_span_processor(SliSpanProcessor(aggregator))
+    if sampler is not None:
         provider.add_span_processor(sampler)
     return Tracing(provider=provider, tracer=provider.get_tracer("oaas"), aggregator=aggregator)
 

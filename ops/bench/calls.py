@@ -7,7 +7,7 @@ It prints, per operation, the Python function calls per request under
 cProfile (a count: it moves with the work done, not with the machine's noise)
 and the CPU per request without the profiler (best of `--repeats`). Not a test.
 
-    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing [--otlp URL]]
+    python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing [--otlp URL [--export-ratio R]]]
         [--top 40 [--sort cumulative]]
 """
 
@@ -83,6 +83,8 @@ async def main_async(args: argparse.Namespace) -> None:
         try:
             data = await dataset(database, args.orders)
             exporting = {"OAAS_OTLP_ENDPOINT": args.otlp} if args.otlp else {}
+            if args.otlp and args.export_ratio is not None:
+                exporting["OAAS_TRACE_EXPORT_RATIO"] = str(args.export_ratio)
             os.environ.update(
                 database.env(OAAS_TRACING="true" if args.tracing else "false", **exporting)
             )
@@ -163,6 +165,11 @@ def main() -> None:
         "--otlp",
         default=None,
         help="with --tracing, export spans to this OTLP/HTTP endpoint (ops.bench.baselines.otlp_sink)",
+    )
+    parser.add_argument(
+        "--export-ratio",
+        type=float,
+        help="with --otlp, OAAS_TRACE_EXPORT_RATIO (default as shipped)",
     )
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--sort", default="tottime", help="pstats order for --top (cumulative)")

@@ -163,11 +163,13 @@ def gateway(
     tracing: bool,
     workers: int = 1,
     argv: Callable[[int], list[str]] | None = None,
+    export_ratio: float | None = None,
 ) -> Iterator[Server]:
     """`oaas serve`, as shipped (or `argv(port)`); tracing (OAAS_TRACING) on or off.
 
-    With tracing on, the gateway exports every span to a local OTLP sink of its
-    own, as a deployment exports to its collector: "tracing on" includes export.
+    With tracing on, the gateway exports spans to a local OTLP sink of its own, as
+    a deployment exports to its collector: "tracing on" includes export, sampled
+    as shipped unless `export_ratio` (OAAS_TRACE_EXPORT_RATIO) says otherwise.
     """
     with ExitStack() as stack:
         env = {"OAAS_TRACING": "true" if tracing else "false"}
@@ -177,10 +179,14 @@ def gateway(
                 baseline(database, "otlp sink", "ops.bench.baselines.otlp_sink:app")
             )
             env["OAAS_OTLP_ENDPOINT"] = sink.base
+        ratio = ""
+        if export_ratio is not None:
+            env["OAAS_TRACE_EXPORT_RATIO"] = str(export_ratio)
+            ratio = f" export {export_ratio:g}"
         port = free_port()
         server = stack.enter_context(
             running(
-                f"gateway tracing {'on' if tracing else 'off'} x{workers}",
+                f"gateway tracing {'on' if tracing else 'off'}{ratio} x{workers}",
                 argv(port) if argv is not None else gateway_argv(port, workers),
                 database,
                 port,

@@ -14,9 +14,10 @@ local root ends, then the trace is exported, dropped, or held on as a candidate:
   exemplars a report names). So exactly the named traces are exported, where
   "slowest so far" would export many more while latency climbs.
 
-Encoding and sending a span costs about as much CPU as making it; under load,
-export of every span cost a fifth to two fifths of the gateway's throughput
-(ops/bench/README.md). Memory is bounded: at most `max_open_traces` traces are
+Why sample: encoding and sending a span costs about as much CPU as making it
+(80 us against 70 us here, in the export thread of the serving process), and a
+collector stores what it is sent; the traces worth keeping are the ones above.
+Memory is bounded: at most `max_open_traces` traces are
 held until their root ends, `max_spans_per_trace` spans each, and
 `max_candidates` ended traces until a drain. A trace beyond the first limit is
 decided span by span by the caller's flag and the ratio; spans beyond the second

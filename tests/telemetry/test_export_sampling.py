@@ -229,14 +229,15 @@ def test_a_drain_before_the_root_ends_decides_the_candidate(
     assert none_by_ratio.sampler.held_candidates() == 0
 
 
-def test_candidates_beyond_their_limit_are_exported_at_once() -> None:
-    pipeline = _pipeline(0.0, max_candidates=2)
+def test_candidates_beyond_their_span_budget_are_exported_at_once() -> None:
+    pipeline = _pipeline(0.0, max_candidate_spans=7)
     try:
-        traces = [pipeline.request(100.0 + index) for index in range(4)]
+        traces = [pipeline.request(100.0 + index) for index in range(4)]  # 3 spans each
         assert pipeline.sampler.held_candidates() == 2
         assert set(pipeline.exported_traces()) == set(traces[2:])
         pipeline.tracing.aggregator.drain()
         assert set(pipeline.exported_traces()) == set(traces)
+        assert len(pipeline.exported.get_finished_spans()) == 4 * 3
     finally:
         pipeline.tracing.shutdown()
 

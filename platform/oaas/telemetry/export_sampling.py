@@ -19,9 +19,11 @@ Why sample: encoding and sending a span costs about as much CPU as making it
 collector stores what it is sent; the traces worth keeping are the ones above.
 Memory is bounded: at most `max_open_traces` traces are
 held until their root ends, `max_spans_per_trace` spans each, and
-`max_candidates` ended traces until a drain. A trace beyond the first limit is
-decided span by span by the caller's flag and the ratio; spans beyond the second
-are dropped; a candidate beyond the third is exported at once.
+`max_candidate_spans` spans of ended traces until a drain (a drain hands them to
+the exporter's queue at once, so the queue must hold them: see
+oaas.telemetry.tracing). A trace beyond the first limit is decided span by span
+by the caller's flag and the ratio; spans beyond the second are dropped; a
+candidate beyond the third is exported at once.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
 DEFAULT_MAX_OPEN_TRACES = 2_048
 DEFAULT_MAX_SPANS_PER_TRACE = 512
-DEFAULT_MAX_CANDIDATES = 4_096
+DEFAULT_MAX_CANDIDATE_SPANS = 8_192
 
 
 @dataclass
@@ -74,7 +76,7 @@ class TailSampler(SpanProcessor):
         ratio: float,
         max_open_traces: int = DEFAULT_MAX_OPEN_TRACES,
         max_spans_per_trace: int = DEFAULT_MAX_SPANS_PER_TRACE,
-        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        max_candidate_spans: int = DEFAULT_MAX_CANDIDATE_SPANS,
     ) -> None:
         if not 0.0 <= ratio <= 1.0:
             raise ValueError(f"ratio must be within 0 and 1, not {ratio}")
@@ -83,11 +85,12 @@ class TailSampler(SpanProcessor):
         self._bound = TraceIdRatioBased.get_bound_for_rate(ratio)
         self.max_open_traces = max_open_traces
         self.max_spans_per_trace = max_spans_per_trace
-        self.max_candidates = max_candidates
+        self.max_candidate_spans = max_candidate_spans
         self.counts = ExportCounts()
         self._lock = threading.Lock()
         self._open: dict[int, _OpenTrace] = {}
         self._candidates: dict[int, list[ReadableSpan]] = {}
+        self._candidate_spans = 0
 
     # The SLI aggregator's news, each about a trace whose SLI span just ended.
 
@@ -109,13 +112,16 @@ class TailSampler(SpanProcessor):
             held = self._open.get(key)
             if held is not None:
                 held.candidate = False
-            if self._candidates.pop(key, None) is not None:
+            dropped = self._candidates.pop(key, None)
+            if dropped is not None:
+                self._candidate_spans -= len(dropped)
                 self.counts.dropped_traces += 1
 
     def named(self, trace_ids: set[str]) -> None:
         keys = {int(trace_id, 16) for trace_id in trace_ids}
         with self._lock:
             candidates, self._candidates = self._candidates, {}
+            self._candidate_spans = 0
             for key, held in self._open.items():
                 if held.candidate:
                     held.candidate = False
@@ -170,9 +176,13 @@ class TailSampler(SpanProcessor):
             elif held.keep or _caller_samples(span) or self._in_ratio(trace_id):
                 self.counts.exported_traces += 1
                 kept = [*held.spans, span]
-            elif held.candidate and len(self._candidates) < self.max_candidates:
+            elif (
+                held.candidate
+                and self._candidate_spans + len(held.spans) < self.max_candidate_spans
+            ):
                 held.spans.append(span)
                 self._candidates[trace_id] = held.spans
+                self._candidate_spans += len(held.spans)
             elif held.candidate:
                 self.counts.exported_traces += 1
                 kept = [*held.spans, span]

@@ -19,10 +19,12 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import Span, Tracer
 
-from oaas.telemetry.export_sampling import TailSampler
+from oaas.telemetry.export_sampling import DEFAULT_MAX_CANDIDATE_SPANS, TailSampler
 from oaas.telemetry.sli import SliAggregator, SliSpanProcessor
 
 SERVICE_NAME = "oaas"
+# Room for a drain's release of candidates and as much again of ordinary traffic.
+EXPORT_QUEUE_SPANS = 2 * DEFAULT_MAX_CANDIDATE_SPANS
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,10 @@ def setup_tracing(otlp_endpoint: str | None, *, version: str, export_ratio: floa
     sampler = None
     if otlp_endpoint:
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
-        sampler = TailSampler(BatchSpanProcessor(exporter), ratio=export_ratio)
+        # A drain releases up to DEFAULT_MAX_CANDIDATE_SPANS at once; the default
+        # queue (2,048) would drop the overflow, and with it traces a report names.
+        export = BatchSpanProcessor(exporter, max_queue_size=EXPORT_QUEUE_SPANS)
+        sampler = TailSampler(export, ratio=export_ratio)
     provider = TracerProvider(
         sampler=ALWAYS_ON,
         resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version}),

@@ -49,9 +49,9 @@ def build_components(
         if settings.tracing
         else None
     )
-    if tracing is not None:
+    if tracing is not None and tracing.sampler is not None:
         for engine in {id(e): e for e in (database.read_engine, database.write_engine)}.values():
-            instrument_engine(engine, tracing.tracer)
+            instrument_engine(engine, tracing.sampler.deferred)
     return Components(
         settings=settings,
         database=database,

@@ -108,6 +108,13 @@ async def test_request_spans_reach_an_otlp_receiver(
     assert traced_sql
     assert not any("set_config" in text for text in traced_sql), traced_sql
     server = next(s for _, s in of_request if s.name == "POST /graphql")
+    sql = [s for _, s in of_request if s.name.startswith("SQL ")]
+    # Made from the statements noted while the request ran, once it was exported.
+    assert all(s.parent_span_id == server.span_id for s in sql)
+    assert all(s.kind == s.SPAN_KIND_CLIENT for s in sql)
+    assert all(server.start_time_unix_nano <= s.start_time_unix_nano for s in sql)
+    assert all(s.start_time_unix_nano <= s.end_time_unix_nano for s in sql)
+    assert len({s.span_id for s in sql}) == len(sql)
     attributes = {a.key: a.value for a in server.attributes}
     assert attributes["oaas.tenant"].string_value == "acme"
     assert attributes["oaas.operation"].string_value == "orders"

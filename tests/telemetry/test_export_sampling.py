@@ -24,6 +24,7 @@ from oaas.telemetry.sli import (
     STATUS_ATTRIBUTE,
     TENANT_ID_ATTRIBUTE,
 )
+from oaas.telemetry.sql import SqlStatement
 from oaas.telemetry.tracing import Tracing, traced_by
 
 TENANT = "3f1c0f6e-0000-4000-8000-000000000001"
@@ -73,6 +74,11 @@ class Pipeline:
             )
         root.end(end_time=start + int(ms * 1e6))
         return root.get_span_context().trace_id
+
+
+def _statement(parent: trace.Span, text: str, error: str | None = None) -> SqlStatement:
+    now = time.time_ns()
+    return SqlStatement(parent.get_span_context(), now, now + 1000, text, "sqlite", "oaas", error)
 
 
 def _pipeline(ratio: float, **limits: int) -> Pipeline:
@@ -245,3 +251,65 @@ def test_candidates_beyond_their_span_budget_are_exported_at_once() -> None:
 def test_a_ratio_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="ratio"):
         TailSampler(SimpleSpanProcessor(InMemorySpanExporter()), ratio=1.5)
+
+
+def test_statements_become_spans_only_in_an_exported_trace(none_by_ratio: Pipeline) -> None:
+    tracer = none_by_ratio.tracing.tracer
+    kept, dropped = tracer.start_span("kept"), tracer.start_span("dropped")
+    none_by_ratio.sampler.deferred(_statement(kept, "  select id from orders where id = ?"))
+    none_by_ratio.sampler.deferred(_statement(kept, "UPDATE orders SET x = 1", "IntegrityError"))
+    none_by_ratio.sampler.deferred(_statement(dropped, "SELECT 1"))
+    none_by_ratio.sampler.bad(format(kept.get_span_context().trace_id, "032x"))
+    kept.end()
+    dropped.end()
+
+    spans = {span.name: span for span in none_by_ratio.exported.get_finished_spans()}
+    assert set(spans) == {"kept", "SQL SELECT", "SQL UPDATE"}
+    select, update = spans["SQL SELECT"], spans["SQL UPDATE"]
+    root = kept.get_span_context()
+    for made in (select, update):
+        assert made.parent == root
+        assert made.context is not None
+        assert made.context.trace_id == root.trace_id
+        assert made.context.span_id != root.span_id
+        assert made.kind == trace.SpanKind.CLIENT
+        assert made.resource == spans["kept"].resource
+    assert select.context.span_id != update.context.span_id  # type: ignore[union-attr]
+    assert select.attributes == {
+        "db.system": "sqlite",
+        "db.namespace": "oaas",
+        "db.query.text": "  select id from orders where id = ?",
+    }
+    assert select.status.status_code == trace.StatusCode.UNSET
+    assert (update.status.status_code, update.status.description) == (
+        trace.StatusCode.ERROR,
+        "IntegrityError",
+    )
+
+
+def test_a_held_candidates_statements_are_exported_when_it_is_named(
+    none_by_ratio: Pipeline,
+) -> None:
+    tracer = none_by_ratio.tracing.tracer
+    root = tracer.start_span("root")
+    none_by_ratio.sampler.deferred(_statement(root, "SELECT 1"))
+    trace_id = format(root.get_span_context().trace_id, "032x")
+    none_by_ratio.sampler.slowest_taken(trace_id)
+    root.end()
+    assert none_by_ratio.sampler.held_candidates() == 1
+    assert none_by_ratio.exported_traces() == {}
+    none_by_ratio.sampler.named({trace_id})
+    assert sorted(none_by_ratio.exported_traces()[int(trace_id, 16)]) == ["SQL SELECT", "root"]
+
+
+def test_a_statement_outside_a_held_trace_falls_to_the_ratio() -> None:
+    for ratio, exported in ((0.0, 0), (1.0, 1)):
+        pipeline = _pipeline(ratio)
+        try:
+            root = pipeline.tracing.tracer.start_span("root")
+            root.end()
+            pipeline.sampler.deferred(_statement(root, "SELECT 1"))  # after its root ended
+            names = [span.name for span in pipeline.exported.get_finished_spans()]
+            assert names.count("SQL SELECT") == exported
+        finally:
+            pipeline.tracing.shutdown()

@@ -64,15 +64,17 @@ class TracingMiddleware:
             finally:
                 state = scope.get("state", {})
                 principal = state.get("principal")
-                span.set_attribute(STATUS_ATTRIBUTE, status)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
+                # One call: each attribute set alone takes the span's lock again.
+                attributes: dict[str, str | int | bool] = {STATUS_ATTRIBUTE: status}
                 if principal is not None:
-                    span.set_attribute("oaas.tenant", principal.tenant_handle)
-                    span.set_attribute(TENANT_ID_ATTRIBUTE, str(principal.tenant_id))
-                    span.set_attribute("oaas.client", principal.client_id)
+                    attributes["oaas.tenant"] = principal.tenant_handle
+                    attributes[TENANT_ID_ATTRIBUTE] = str(principal.tenant_id)
+                    attributes["oaas.client"] = principal.client_id
                 if path in SLI_PATHS:
-                    span.set_attribute(SLI_ATTRIBUTE, True)
+                    attributes[SLI_ATTRIBUTE] = True
+                span.set_attributes(attributes)
 
 
 def current_span() -> trace.Span:

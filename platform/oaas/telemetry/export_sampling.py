@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 
@@ -40,11 +42,29 @@ DEFAULT_MAX_SPANS_PER_TRACE = 512
 DEFAULT_MAX_CANDIDATE_SPANS = 8_192
 
 
+class DeferredSpan(Protocol):
+    """Work noted cheaply while its trace is open, made a span only if exported
+    (oaas.telemetry.sql: a statement)."""
+
+    @property
+    def trace_id(self) -> int: ...
+
+    def as_span(self, resource: Resource) -> ReadableSpan: ...
+
+
 @dataclass
 class _OpenTrace:
     spans: list[ReadableSpan] = field(default_factory=list)
+    deferred: list[DeferredSpan] = field(default_factory=list)
     keep: bool = False
     candidate: bool = False
+
+    def size(self) -> int:
+        return len(self.spans) + len(self.deferred)
+
+    def finished(self, root: ReadableSpan) -> list[ReadableSpan]:
+        resource = root.resource
+        return [*self.spans, *(noted.as_span(resource) for noted in self.deferred), root]
 
 
 @dataclass
@@ -77,6 +97,7 @@ class TailSampler(SpanProcessor):
         max_open_traces: int = DEFAULT_MAX_OPEN_TRACES,
         max_spans_per_trace: int = DEFAULT_MAX_SPANS_PER_TRACE,
         max_candidate_spans: int = DEFAULT_MAX_CANDIDATE_SPANS,
+        resource: Resource | None = None,
     ) -> None:
         if not 0.0 <= ratio <= 1.0:
             raise ValueError(f"ratio must be within 0 and 1, not {ratio}")
@@ -89,7 +110,8 @@ class TailSampler(SpanProcessor):
         self.counts = ExportCounts()
         self._lock = threading.Lock()
         self._open: dict[int, _OpenTrace] = {}
-        self._candidates: dict[int, list[ReadableSpan]] = {}
+        self.resource = resource or Resource.get_empty()
+        self._candidates: dict[int, tuple[_OpenTrace, ReadableSpan]] = {}
         self._candidate_spans = 0
 
     # The SLI aggregator's news, each about a trace whose SLI span just ended.
@@ -114,7 +136,7 @@ class TailSampler(SpanProcessor):
                 held.candidate = False
             dropped = self._candidates.pop(key, None)
             if dropped is not None:
-                self._candidate_spans -= len(dropped)
+                self._candidate_spans -= dropped[0].size() + 1
                 self.counts.dropped_traces += 1
 
     def named(self, trace_ids: set[str]) -> None:
@@ -126,15 +148,28 @@ class TailSampler(SpanProcessor):
                 if held.candidate:
                     held.candidate = False
                     held.keep = held.keep or key in keys
-            released: list[ReadableSpan] = []
-            for key, spans in candidates.items():
+            released: list[tuple[_OpenTrace, ReadableSpan]] = []
+            for key, candidate in candidates.items():
                 if key in keys:
                     self.counts.exported_traces += 1
-                    released.extend(spans)
+                    released.append(candidate)
                 else:
                     self.counts.dropped_traces += 1
-        for span in released:
-            self.export.on_end(span)
+        for held, root in released:
+            for span in held.finished(root):
+                self.export.on_end(span)
+
+    def deferred(self, noted: DeferredSpan) -> None:
+        """Work inside an open trace; exported, as a span, with the trace if it is."""
+        with self._lock:
+            held = self._open.get(noted.trace_id)
+            if held is not None and held.size() < self.max_spans_per_trace:
+                held.deferred.append(noted)
+                return
+            # Its trace is not held (beyond the limit, or its root has ended).
+            self.counts.overflow_spans += 1
+        if self._in_ratio(noted.trace_id):
+            self.export.on_end(noted.as_span(self.resource))
 
     def open_traces(self) -> int:
         with self._lock:
@@ -160,10 +195,11 @@ class TailSampler(SpanProcessor):
         trace_id = span.context.trace_id
         root = _is_local_root(span)
         kept: list[ReadableSpan] = []
+        exported: _OpenTrace | None = None
         with self._lock:
             held = self._open.pop(trace_id, None) if root else self._open.get(trace_id)
             if held is not None and not root:
-                if len(held.spans) < self.max_spans_per_trace:
+                if held.size() < self.max_spans_per_trace:
                     held.spans.append(span)
                 else:
                     self.counts.overflow_spans += 1
@@ -175,19 +211,17 @@ class TailSampler(SpanProcessor):
                     kept = [span]
             elif held.keep or _caller_samples(span) or self._in_ratio(trace_id):
                 self.counts.exported_traces += 1
-                kept = [*held.spans, span]
-            elif (
-                held.candidate
-                and self._candidate_spans + len(held.spans) < self.max_candidate_spans
-            ):
-                held.spans.append(span)
-                self._candidates[trace_id] = held.spans
-                self._candidate_spans += len(held.spans)
+                exported = held
+            elif held.candidate and self._candidate_spans + held.size() < self.max_candidate_spans:
+                self._candidates[trace_id] = (held, span)
+                self._candidate_spans += held.size() + 1
             elif held.candidate:
                 self.counts.exported_traces += 1
-                kept = [*held.spans, span]
+                exported = held
             else:
                 self.counts.dropped_traces += 1
+        if exported is not None:
+            kept = exported.finished(span)
         for finished in kept:
             self.export.on_end(finished)
 

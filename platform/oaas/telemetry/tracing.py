@@ -3,7 +3,8 @@
 Spans reach the SLI processor first; when `OAAS_OTLP_ENDPOINT` is set, whole
 traces are also exported over OTLP/HTTP in batches, off the request path: every
 trace the SLI aggregates point at, and `OAAS_TRACE_EXPORT_RATIO` of the rest
-(oaas.telemetry.export_sampling). The provider is
+(oaas.telemetry.export_sampling). SQL statements become spans only in an
+exported trace (oaas.telemetry.sql). The provider is
 the app's own (not the process-global one), so several apps in one process
 (tests) never mix their spans.
 """
@@ -32,23 +33,25 @@ class Tracing:
     provider: TracerProvider
     tracer: Tracer
     aggregator: SliAggregator
+    # What decides which traces are exported; None: nothing is (no OTLP endpoint).
+    sampler: TailSampler | None = None
 
     def shutdown(self) -> None:
         self.provider.shutdown()
 
 
 def setup_tracing(otlp_endpoint: str | None, *, version: str, export_ratio: float = 1.0) -> Tracing:
+    provider = TracerProvider(
+        sampler=ALWAYS_ON,
+        resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version}),
+    )
     sampler = None
     if otlp_endpoint:
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
         # A drain releases up to DEFAULT_MAX_CANDIDATE_SPANS at once; the default
         # queue (2,048) would drop the overflow, and with it traces a report names.
         export = BatchSpanProcessor(exporter, max_queue_size=EXPORT_QUEUE_SPANS)
-        sampler = TailSampler(export, ratio=export_ratio)
-    provider = TracerProvider(
-        sampler=ALWAYS_ON,
-        resource=Resource.create({"service.name": SERVICE_NAME, "service.version": version}),
-    )
+        sampler = TailSampler(export, ratio=export_ratio, resource=provider.resource)
     return traced_by(provider, sampler)
 
 
@@ -59,7 +62,12 @@ def traced_by(provider: TracerProvider, sampler: TailSampler | None) -> Tracing:
     provider.add_span_processor(SliSpanProcessor(aggregator))
     if sampler is not None:
         provider.add_span_processor(sampler)
-    return Tracing(provider=provider, tracer=provider.get_tracer("oaas"), aggregator=aggregator)
+    return Tracing(
+        provider=provider,
+        tracer=provider.get_tracer("oaas"),
+        aggregator=aggregator,
+        sampler=sampler,
+    )
 
 
 def traceresponse(span: Span) -> str:

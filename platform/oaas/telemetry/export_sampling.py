@@ -14,11 +14,12 @@ local root ends, then the trace is exported, dropped, or held on as a candidate:
   exemplars a report names). So exactly the named traces are exported, where
   "slowest so far" would export many more while latency climbs.
 
-Why sample: encoding and sending a span costs about as much CPU as making it
-(80 us against 70 us here, in the export thread of the serving process), and a
-collector stores what it is sent; the traces worth keeping are the ones above.
-Memory is bounded: at most `max_open_traces` traces are
-held until their root ends, `max_spans_per_trace` spans each, and
+Why sample: a collector stores what it is sent, and the traces worth keeping
+are the ones above. Work noted cheaply while its trace is open (`DeferredSpan`:
+SQL statements) becomes a span only in a trace that is exported, which is most
+of what tracing saves by sampling (ops/bench/README.md).
+
+Memory is bounded: at most `max_open_traces` traces are held until their root ends, `max_spans_per_trace` spans each, and
 `max_candidate_spans` spans of ended traces until a drain (a drain hands them to
 the exporter's queue at once, so the queue must hold them: see
 oaas.telemetry.tracing). A trace beyond the first limit is decided span by span

@@ -313,3 +313,17 @@ def test_a_statement_outside_a_held_trace_falls_to_the_ratio() -> None:
             assert names.count("SQL SELECT") == exported
         finally:
             pipeline.tracing.shutdown()
+
+
+def test_statements_beyond_a_held_traces_limit_are_dropped_whatever_the_ratio() -> None:
+    pipeline = _pipeline(1.0, max_spans_per_trace=2)
+    try:
+        root = pipeline.tracing.tracer.start_span("root")
+        for index in range(4):
+            pipeline.sampler.deferred(_statement(root, f"SELECT {index}"))
+        root.end()
+        names = sorted(span.name for span in pipeline.exported.get_finished_spans())
+        assert names == ["SQL SELECT", "SQL SELECT", "root"]
+        assert pipeline.sampler.counts.overflow_spans == 2
+    finally:
+        pipeline.tracing.shutdown()

@@ -19,8 +19,8 @@ are the ones above. Work noted cheaply while its trace is open (`DeferredSpan`:
 SQL statements) becomes a span only in a trace that is exported, which is most
 of what tracing saves by sampling (ops/bench/README.md).
 
-Memory is bounded: at most `max_open_traces` traces are held until their root ends, `max_spans_per_trace` spans each, and
-`max_candidate_spans` spans of ended traces until a drain (a drain hands them to
+Memory is bounded: at most `max_open_traces` traces are held until their root
+ends, `max_spans_per_trace` spans each, and `max_candidate_spans` spans of ended traces until a drain (a drain hands them to
 the exporter's queue at once, so the queue must hold them: see
 oaas.telemetry.tracing). A trace beyond the first limit is decided span by span
 by the caller's flag and the ratio; spans beyond the second are dropped; a
@@ -164,8 +164,12 @@ class TailSampler(SpanProcessor):
         """Work inside an open trace; exported, as a span, with the trace if it is."""
         with self._lock:
             held = self._open.get(noted.trace_id)
-            if held is not None and held.size() < self.max_spans_per_trace:
-                held.deferred.append(noted)
+            if held is not None:
+                # As a span of a held trace: beyond the trace's limit, dropped.
+                if held.size() < self.max_spans_per_trace:
+                    held.deferred.append(noted)
+                else:
+                    self.counts.overflow_spans += 1
                 return
             # Its trace is not held (beyond the limit, or its root has ended).
             self.counts.overflow_spans += 1

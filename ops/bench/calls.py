@@ -8,7 +8,7 @@ cProfile (a count: it moves with the work done, not with the machine's noise)
 and the CPU per request without the profiler (best of `--repeats`). Not a test.
 
     python -m ops.bench.calls [--postgres URL] [--requests 300] [--tracing [--otlp URL [--export-ratio R]]]
-        [--top 40 [--sort cumulative]]
+        [--top 40 [--sort cumulative]] [--by-package]
 """
 
 from __future__ import annotations
@@ -144,12 +144,47 @@ async def _measure(app: Any, data: Any, args: argparse.Namespace) -> None:
         if args.top:
             print(f"\n{operation}: where the calls go, {n} requests")
             stats.sort_stats(args.sort).print_stats(args.top)
+        if args.by_package:
+            _print_by_package(operation, stats, n)
         cpu = []
         for _ in range(args.repeats):
             started = time.process_time()
             await run(operation, n)
             cpu.append((time.process_time() - started) * 1000 / n)
         print(f"| {operation} | {calls:,.0f} | {min(cpu):.2f} |")
+
+
+def _package_of(filename: str) -> str:
+    """The library (or oaas module, or stdlib module) a profiled function lives in."""
+    if filename.startswith("<") or filename == "~":
+        return "builtins (C)"
+    parts = Path(filename).parts
+    for marker in ("site-packages", "platform"):
+        if marker in parts:
+            rest = parts[parts.index(marker) + 1 :]
+            if rest and rest[0] == "oaas" and len(rest) > 1:
+                return "oaas." + rest[1].removesuffix(".py")
+            return rest[0].removesuffix(".py") if rest else marker
+    if "ops" in parts:
+        return "ops (the bench itself)"
+    return "stdlib " + Path(filename).stem
+
+
+def _print_by_package(operation: str, stats: pstats.Stats, n: int) -> None:
+    """Own time and calls per library: which layer the request's work is in."""
+    own: dict[str, list[float]] = {}
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    for (filename, _line, _name), (_cc, calls, tottime, _ct, _callers) in raw.items():
+        entry = own.setdefault(_package_of(filename), [0.0, 0.0])
+        entry[0] += tottime
+        entry[1] += calls
+    total = sum(t for t, _ in own.values())
+    print(f"\n{operation}: own time by package, per request")
+    print("| package | share of time | calls |")
+    print("| --- | --- | --- |")
+    for package, (tottime, calls) in sorted(own.items(), key=lambda kv: -kv[1][0]):
+        if tottime / total >= 0.005:
+            print(f"| {package} | {tottime / total:.1%} | {calls / n:,.0f} |")
 
 
 def main() -> None:
@@ -172,6 +207,7 @@ def main() -> None:
         help="with --otlp, OAAS_TRACE_EXPORT_RATIO (default as shipped)",
     )
     parser.add_argument("--top", type=int, default=0, help="print the N costliest functions")
+    parser.add_argument("--by-package", action="store_true", help="own time and calls per library")
     parser.add_argument("--sort", default="tottime", help="pstats order for --top (cumulative)")
     asyncio.run(main_async(parser.parse_args()))
 

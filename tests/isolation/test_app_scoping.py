@@ -12,10 +12,19 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oaas.db import SYSTEM_SCOPE, Database, RowScope, UnscopedStatementError, Visibility
+from oaas.db import (
+    SYSTEM_SCOPE,
+    Database,
+    PreparedQuery,
+    RowScope,
+    UnscopedStatementError,
+    Visibility,
+    entity_table,
+    run_insert,
+)
 from oaas.db.base import metadata
 from oaas.db.scoping import tenant_owned_models
 from oaas.orders.models import Order, OrderEvent, OrderLine
@@ -153,5 +162,87 @@ async def test_a_bare_core_query_on_a_tenant_owned_table_is_refused(database: Da
                 await session.execute(select(bare.c.id))
             with pytest.raises(UnscopedStatementError, match="order_lines"):
                 await session.execute(with_bare_subquery)
+    finally:
+        await database.dispose()
+
+
+def _rows(result: Any) -> list[str]:
+    return sorted(repr(tuple(row)) for row in result)
+
+
+async def test_a_prepared_query_sees_what_the_session_sees_in_every_scope(
+    database: Database,
+) -> None:
+    """PreparedQuery (Core, no ORM hook) must filter exactly as the hook does."""
+    tenants = await _tenants(database)
+    scopes = {
+        "merchant": RowScope("tenant", tenants["acme"]),
+        "other merchant": RowScope("tenant", tenants["globex"]),
+        "partner": row_scope(
+            _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
+        ),
+        "platform": SYSTEM_SCOPE,
+        "no tenant": RowScope("tenant", None),
+    }
+    try:
+        for name, scope in scopes.items():
+            async with database.session(write=False, scope=scope) as session:
+                for model, _ in tenant_owned_models():
+                    statement = select(*entity_table(model).c)
+                    through_hook = _rows(await session.execute(statement))
+                    prepared = _rows(await PreparedQuery(statement).execute(session))
+                    assert prepared == through_hook, (name, model)
+                    if name == "merchant" and model is Order:
+                        assert len(prepared) == 2
+    finally:
+        await database.dispose()
+
+
+async def test_a_prepared_query_keeps_its_own_filter_and_parameters(database: Database) -> None:
+    tenants = await _tenants(database)
+    by_tenant = PreparedQuery(select(orders.c.id).where(orders.c.tenant_id == bindparam("owner")))
+    try:
+        async with database.session(write=False, scope=RowScope("tenant", tenants["acme"])) as s:
+            assert len((await by_tenant.execute(s, {"owner": tenants["acme"]})).all()) == 2
+            assert (await by_tenant.execute(s, {"owner": tenants["globex"]})).all() == []
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as s:
+            assert len((await by_tenant.execute(s, {"owner": tenants["globex"]})).all()) == 1
+    finally:
+        await database.dispose()
+
+
+def test_a_prepared_query_refuses_tenant_tables_it_cannot_scope_with_a_where_clause() -> None:
+    bare: Table = Order.__table__  # type: ignore[attr-defined]
+    line_rows = entity_table(OrderLine)
+    outer = select(orders.c.id, line_rows.c.sku).outerjoin(
+        line_rows.model, line_rows.c.order_id == orders.c.id
+    )
+    in_subquery = select(orders.c.id).where(
+        orders.c.id.in_(select(line_rows.c.order_id).scalar_subquery())
+    )
+    with pytest.raises(ValueError, match="order_lines"):
+        PreparedQuery(outer)
+    with pytest.raises(ValueError, match="order_lines"):
+        PreparedQuery(in_subquery)
+    with pytest.raises(UnscopedStatementError, match="orders"):
+        PreparedQuery(select(bare.c.id))
+    # Joined on both sides (inner join): both tables are scoped.
+    PreparedQuery(
+        select(orders.c.id, line_rows.c.sku).join(
+            line_rows.model, line_rows.c.order_id == orders.c.id
+        )
+    )
+
+
+async def test_prepared_statements_need_a_scope_and_inserts_take_only_inserts(
+    database: Database,
+) -> None:
+    try:
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            with pytest.raises(TypeError, match="INSERT"):
+                await run_insert(session, select(orders.c.id))  # type: ignore[arg-type]
+            del session.info["row_scope"]
+            with pytest.raises(UnscopedStatementError):
+                await PreparedQuery(select(orders.c.id)).execute(session)
     finally:
         await database.dispose()

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from oaas.db import PreparedQuery
 from oaas.policy import TenantKind, default_policy
 from oaas.quotas.plans import STANDARD, Plan, PlanLimits
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
@@ -32,7 +33,7 @@ class ClientRecord:
 
 
 # Built once: every authenticated request runs it.
-_CLIENT_BY_ID = (
+_CLIENT_BY_ID = PreparedQuery(
     select(
         col(ApiClient.id),
         col(ApiClient.client_id),
@@ -54,7 +55,7 @@ _CLIENT_BY_ID = (
 
 
 async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | None:
-    row = (await session.execute(_CLIENT_BY_ID, {"client_id": client_id})).one_or_none()
+    row = (await _CLIENT_BY_ID.execute(session, {"client_id": client_id})).one_or_none()
     if row is None:
         return None
     return ClientRecord(

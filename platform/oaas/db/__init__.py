@@ -1,6 +1,7 @@
 """Data layer: engine, unit of work, column types, migrations."""
 
 from oaas.db.engine import Database, acting_for
+from oaas.db.prepared import PreparedQuery, run_insert
 from oaas.db.scoping import (
     SYSTEM_SCOPE,
     EntityTable,
@@ -16,6 +17,7 @@ __all__ = [
     "SYSTEM_SCOPE",
     "Database",
     "EntityTable",
+    "PreparedQuery",
     "RowScope",
     "UTCDateTime",
     "UnscopedStatementError",
@@ -23,6 +25,7 @@ __all__ = [
     "acting_for",
     "entity_table",
     "new_id",
+    "run_insert",
     "utcnow",
     "visibility_info",
 ]

@@ -140,6 +140,11 @@ def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
     return tuple(_registry().values())
 
 
+def registered_model(table_name: str) -> tuple[type[Any], Visibility]:
+    """The model and visibility of a tenant-owned table."""
+    return _registry()[table_name]
+
+
 def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElement[bool]:
     me = scope.tenant_id
     if me is None:
@@ -154,7 +159,7 @@ def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElem
     return own
 
 
-def _tenant_tables_of(statement: Any) -> set[str]:
+def tenant_tables_of(statement: Any) -> set[str]:
     """The tenant-owned tables a statement reaches through their entities.
 
     Refuses a statement that names a tenant-owned table only through bare columns.
@@ -185,10 +190,10 @@ def _tenant_tables_of(statement: Any) -> set[str]:
 def _tenant_tables_reached(statement: Any) -> frozenset[str]:
     cache_key = statement._generate_cache_key()
     if cache_key is None:  # a statement SQLAlchemy cannot cache: walk it every time
-        return frozenset(_tenant_tables_of(statement))
+        return frozenset(tenant_tables_of(statement))
     reached = _reached_by_shape.get(cache_key.key)
     if reached is None:
-        reached = frozenset(_tenant_tables_of(statement))
+        reached = frozenset(tenant_tables_of(statement))
         if len(_reached_by_shape) < MAX_SHAPES:
             _reached_by_shape[cache_key.key] = reached
     return reached

@@ -12,6 +12,11 @@ def upsert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.In
 
     One statement where a lookup, a savepoint and an insert were three: the
     conflict is settled by the database under the unique key's lock."""
-    if session.get_bind().dialect.name == "postgresql":
+    return upsert_in(session.get_bind().dialect.name, table)
+
+
+def upsert_in(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """`upsert` for a dialect by name: for statements built once per dialect."""
+    if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

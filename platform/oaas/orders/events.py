@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from oaas.db import run_insert
 from oaas.db.types import new_id
 from oaas.orders.repository import events
 from oaas.policy import Principal
@@ -41,7 +42,8 @@ async def append_event(
     message: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    await session.execute(
+    await run_insert(
+        session,
         insert(events.table).values(
             tenant_id=tenant_id,
             id=new_id(),
@@ -51,5 +53,5 @@ async def append_event(
             at=at,
             message=message,
             detail=detail or {},
-        )
+        ),
     )

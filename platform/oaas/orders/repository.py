@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, or_, select, tuple_
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oaas.db import EntityTable, entity_table
+from oaas.db import EntityTable, PreparedQuery, entity_table
 from oaas.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import AddressRecord, EventRecord, LineRecord, OrderRecord
@@ -28,12 +28,12 @@ MAX_PAGE_SIZE = 100
 # The hot reads, built once: building `select(*orders.c)` coerces 21 columns, a few
 # hundred Python calls a statement, and a statement made once keeps its cache key.
 _ORDERS = select(*orders.c)
-_ORDER_BY_ID = _ORDERS.where(orders.c.id == bindparam("order_id"))
-_ORDER_BY_ID_FOR_UPDATE = _ORDER_BY_ID.with_for_update()
+_ORDER_BY_ID = PreparedQuery(_ORDERS.where(orders.c.id == bindparam("order_id")))
+_ORDER_BY_ID_FOR_UPDATE = PreparedQuery(_ORDER_BY_ID.statement.with_for_update())
 
 
-def _rows_of_orders_query(table: EntityTable, then_by: Any) -> Select[Any]:
-    return (
+def _rows_of_orders_query(table: EntityTable, then_by: Any) -> PreparedQuery:
+    return PreparedQuery(
         select(*table.c)
         .where(tuple_(table.c.tenant_id, table.c.order_id).in_(bindparam("keys", expanding=True)))
         .order_by(table.c.tenant_id, table.c.order_id, then_by)
@@ -108,7 +108,7 @@ class OrderRepository:
         # FOR UPDATE serialises concurrent changes of one order (PostgreSQL; SQLite
         # writers are serialised by BEGIN IMMEDIATE already).
         query = _ORDER_BY_ID_FOR_UPDATE if for_update else _ORDER_BY_ID
-        row = (await self.session.execute(query, {"order_id": order_id})).first()
+        row = (await query.execute(self.session, {"order_id": order_id})).first()
         return order_record(row) if row is not None else None
 
     async def page(
@@ -141,12 +141,12 @@ class OrderRepository:
         return [order_record(row) for row in await self.session.execute(query)]
 
     async def _rows_of_orders(
-        self, query: Select[Any], keys: Sequence[tuple[UUID, UUID]]
+        self, query: PreparedQuery, keys: Sequence[tuple[UUID, UUID]]
     ) -> Sequence[Row[Any]]:
         """The rows of `query` (lines, events) belonging to these orders, in one statement."""
         if not keys:
             return []
-        return list(await self.session.execute(query, {"keys": list(keys)}))
+        return list(await query.execute(self.session, {"keys": list(keys)}))
 
     async def lines_of(
         self, keys: Sequence[tuple[UUID, UUID]], currencies: dict[tuple[UUID, UUID], str]

@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Insert, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from oaas.db import entity_table
+from oaas.db import entity_table, run_insert
 from oaas.db.types import new_id, utcnow
-from oaas.db.upsert import upsert
+from oaas.db.upsert import upsert_in
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderNumberCounter, OrderStatus
@@ -36,6 +37,8 @@ from oaas.tenancy.models import Tenant
 IDEMPOTENCY_TTL = timedelta(hours=24)
 FIRST_ORDER_NUMBER = 1001
 counters = entity_table(OrderNumberCounter)
+_INSERT_ORDER = insert(orders.table)
+_INSERT_LINES = insert(lines.table)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,36 @@ async def create_order(
     return CreatedOrder(order=created, replayed=False, lines=created_lines)
 
 
+@cache
+def _claim_statement(dialect: str) -> Insert:
+    """The idempotency claim, built once per dialect: takes a key or an expired one."""
+    statement = upsert_in(dialect, idempotency_keys.table)
+    taken = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["tenant_id", "key"],
+        set_={
+            "request_hash": taken.request_hash,
+            "order_id": taken.order_id,
+            "created_at": taken.created_at,
+            "expires_at": taken.expires_at,
+        },
+        where=idempotency_keys.table.c.expires_at <= bindparam("now"),
+    ).returning(idempotency_keys.table.c.order_id)
+
+
+@cache
+def _bump_statement(dialect: str) -> Insert:
+    """The order number counter's bump, built once per dialect."""
+    return (
+        upsert_in(dialect, counters.table)
+        .on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"last_value": counters.table.c.last_value + 1},
+        )
+        .returning(counters.table.c.last_value)
+    )
+
+
 async def _claim_key(
     session: AsyncSession,
     principal: Principal,
@@ -90,27 +123,18 @@ async def _claim_key(
     """
     fingerprint = valid.fingerprint()
     now = utcnow()
-    statement = upsert(session, idempotency_keys.table).values(
-        tenant_id=principal.tenant_id,
-        key=key,
-        request_hash=fingerprint,
-        order_id=order_id,
-        created_at=now,
-        expires_at=now + IDEMPOTENCY_TTL,
-    )
-    taken = statement.excluded
-    claim = statement.on_conflict_do_update(
-        index_elements=["tenant_id", "key"],
-        set_={
-            "request_hash": taken.request_hash,
-            "order_id": taken.order_id,
-            "created_at": taken.created_at,
-            "expires_at": taken.expires_at,
-        },
-        where=idempotency_keys.table.c.expires_at <= now,
-    ).returning(idempotency_keys.table.c.order_id)
+    claim = _claim_statement(session.get_bind().dialect.name)
+    values = {
+        "tenant_id": principal.tenant_id,
+        "key": key,
+        "request_hash": fingerprint,
+        "order_id": order_id,
+        "created_at": now,
+        "expires_at": now + IDEMPOTENCY_TTL,
+        "now": now,
+    }
     for _attempt in range(3):
-        if (await session.execute(claim)).first() is not None:
+        if (await run_insert(session, claim, values)).first() is not None:
             return None  # a new key, or an expired one taken over
         existing = await _find_key(session, principal.tenant_id, key)
         if existing is None:
@@ -148,14 +172,10 @@ async def _find_key(session: AsyncSession, tenant_id: UUID, key: str) -> _KeyRow
 async def _next_number(session: AsyncSession, tenant_id: UUID) -> int:
     """The merchant's next order number, in one statement that also makes the counter
     of a first order; the counter row's lock orders concurrent creates."""
-    statement = upsert(session, counters.table).values(
-        tenant_id=tenant_id, last_value=FIRST_ORDER_NUMBER
-    )
-    bumped = await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["tenant_id"],
-            set_={"last_value": counters.table.c.last_value + 1},
-        ).returning(counters.table.c.last_value)
+    bumped = await run_insert(
+        session,
+        _bump_statement(session.get_bind().dialect.name),
+        {"tenant_id": tenant_id, "last_value": FIRST_ORDER_NUMBER},
     )
     return int(bumped.scalar_one())
 
@@ -192,7 +212,7 @@ async def _insert_order(
         "created_at": now,
         "updated_at": now,
     }
-    await session.execute(insert(orders.table), row)
+    await run_insert(session, _INSERT_ORDER, row)
     line_rows = [
         {
             "tenant_id": tenant_id,
@@ -205,7 +225,7 @@ async def _insert_order(
         }
         for position, line in enumerate(valid.lines)
     ]
-    await session.execute(insert(lines.table), line_rows)
+    await run_insert(session, _INSERT_LINES, line_rows)
     await append_event(
         session,
         principal,

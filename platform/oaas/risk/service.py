@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import lru_cache
 from itertools import chain, pairwise, repeat
 from typing import Any
 from uuid import UUID
@@ -12,10 +13,13 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
     Select,
     and_,
+    bindparam,
     case,
     func,
+    insert,
     literal,
     select,
     tuple_,
@@ -24,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.audit import log as audit
-from oaas.db import entity_table
+from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
 from oaas.orders.money import currency_exponent, to_minor
@@ -36,12 +40,18 @@ from oaas.risk.models import RiskAssessmentRow, RiskProfileRow
 from oaas.tenancy.models import Tenant
 
 assessments = entity_table(RiskAssessmentRow)
+profiles = entity_table(RiskProfileRow)
+# Every createOrder runs these two.
+_PROFILE_OF_MERCHANT = PreparedQuery(
+    select(*profiles.c).where(profiles.c.tenant_id == bindparam("merchant_id"))
+)
+_INSERT_ASSESSMENT = insert(assessments.table)
 HISTORY_ORDERS = 500
 HISTORY_QUANTITIES = 2000
 ADDRESS_WINDOW = timedelta(days=30)
 
 
-def policy_from_row(row: RiskProfileRow | None) -> RiskPolicy:
+def policy_from_row(row: RiskProfileRow | Row[Any] | None) -> RiskPolicy:
     if row is None:
         return RiskPolicy()
     settings = row.settings
@@ -151,19 +161,49 @@ async def set_risk_policy(
 
 
 async def load_policy(session: AsyncSession, merchant_id: UUID) -> RiskPolicy:
-    return policy_from_row(await session.get(RiskProfileRow, merchant_id))
+    found = await _PROFILE_OF_MERCHANT.execute(session, {"merchant_id": merchant_id})
+    return policy_from_row(found.first())
 
 
-def _address_of(order: OrderRecord) -> Any:
+def _address_of(has_postal_code: bool) -> ColumnElement[bool]:
     """One shipping address as the columns that identify it (case-insensitive street)."""
-    address = order.shipping_address
     return and_(
-        func.lower(orders.c.ship_line1) == address.line1.lower(),
-        orders.c.ship_postal_code.is_(None)
-        if address.postal_code is None
-        else orders.c.ship_postal_code == address.postal_code,
-        orders.c.ship_country == address.country,
+        func.lower(orders.c.ship_line1) == bindparam("line1"),
+        orders.c.ship_postal_code == bindparam("postal_code")
+        if has_postal_code
+        else orders.c.ship_postal_code.is_(None),
+        orders.c.ship_country == bindparam("country"),
     )
+
+
+@lru_cache(maxsize=256)
+def _velocity_statement(
+    has_postal_code: bool, has_email: bool, windows: int
+) -> Select[tuple[Any, ...]]:
+    """The velocity counts of one shape of order, built once: building it anew cost more
+    than running it. Parameters: tenant_id, order_id, since, line1, postal_code,
+    country, email and window_0... (the start of each window, longest first)."""
+
+    def earlier(subject: ColumnElement[bool], by_email: int) -> Select[Any]:
+        return select(
+            orders.c.created_at.label("created_at"), literal(by_email, Integer).label("by_email")
+        ).where(
+            orders.c.tenant_id == bindparam("tenant_id"),
+            orders.c.id != bindparam("order_id"),
+            orders.c.created_at >= bindparam("since"),
+            subject,
+        )
+
+    branches = [earlier(_address_of(has_postal_code), 0)]
+    if has_email:
+        branches.append(earlier(orders.c.customer_email == bindparam("email"), 1))
+    found = union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    columns = []
+    for window in range(windows):
+        recent = found.c.created_at >= bindparam(f"window_{window}")
+        for by_email in (1, 0):
+            columns.append(func.sum(case((and_(recent, found.c.by_email == by_email), 1), else_=0)))
+    return select(*columns)
 
 
 async def _velocity(
@@ -178,40 +218,57 @@ async def _velocity(
     SQLite's planner read the merchant's whole day by time instead.
     """
     now = utcnow()
-    since = now - timedelta(hours=max(policy.velocity_window_hours))
-
-    def earlier(subject: ColumnElement[bool], by_email: int) -> Select[Any]:
-        return select(
-            orders.c.created_at.label("created_at"), literal(by_email, Integer).label("by_email")
-        ).where(
-            orders.c.tenant_id == order.tenant_id,
-            orders.c.id != order.id,
-            orders.c.created_at >= since,
-            subject,
-        )
-
-    branches = [earlier(_address_of(order), 0)]
-    if order.customer_email:
-        branches.append(earlier(orders.c.customer_email == order.customer_email, 1))
-    found = union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
-    columns = []
-    for hours in policy.velocity_window_hours:
-        recent = found.c.created_at >= now - timedelta(hours=hours)
-        for by_email in (1, 0):
-            columns.append(func.sum(case((and_(recent, found.c.by_email == by_email), 1), else_=0)))
-    row = (await session.execute(select(*columns))).one()
+    address = order.shipping_address
+    windows = policy.velocity_window_hours
+    statement = _velocity_statement(
+        address.postal_code is not None, bool(order.customer_email), len(windows)
+    )
+    values: dict[str, Any] = {
+        "tenant_id": order.tenant_id,
+        "order_id": order.id,
+        "since": now - timedelta(hours=max(windows)),
+        "line1": address.line1.lower(),
+        "postal_code": address.postal_code,
+        "country": address.country,
+        "email": order.customer_email,
+    }
+    for window, hours in enumerate(windows):
+        values[f"window_{window}"] = now - timedelta(hours=hours)
+    row = (await session.execute(statement, values)).one()
     counts = [int(value or 0) for value in row]
     return tuple(counts[0::2]), tuple(counts[1::2])
 
 
-async def _histogram(session: AsyncSession, recent: Select[Any]) -> tuple[int, ...]:
+def _histogram_statement(recent: Select[Any]) -> Select[Any]:
     """The values of `recent` (one column, `value`), counted in SQL: a shop's history
     holds few distinct totals and quantities, so a few rows come back instead of
     thousands (each row costs the ORM's result processing)."""
     values = recent.subquery()
-    rows = await session.execute(
-        select(values.c.value, func.count()).group_by(values.c.value).order_by(values.c.value)
+    return select(values.c.value, func.count()).group_by(values.c.value).order_by(values.c.value)
+
+
+# The merchant's recent totals in a currency, and recent line quantities: built once.
+_RECENT_TOTALS = _histogram_statement(
+    select(orders.c.total_minor.label("value"))
+    .where(
+        orders.c.tenant_id == bindparam("tenant_id"),
+        orders.c.currency == bindparam("currency"),
+        orders.c.id != bindparam("order_id"),
     )
+    .order_by(orders.c.created_at.desc())
+    .limit(HISTORY_ORDERS)
+)
+_RECENT_QUANTITIES = _histogram_statement(
+    select(lines.c.quantity.label("value"))
+    .where(lines.c.tenant_id == bindparam("tenant_id"), lines.c.order_id != bindparam("order_id"))
+    .limit(HISTORY_QUANTITIES)
+)
+
+
+async def _histogram(
+    session: AsyncSession, statement: Select[Any], values: dict[str, Any]
+) -> tuple[int, ...]:
+    rows = await session.execute(statement, values)
     return tuple(chain.from_iterable(repeat(int(value), count) for value, count in rows))
 
 
@@ -237,23 +294,9 @@ async def gather_inputs(
         address = order.shipping_address
         seen.add((address.line1.lower(), address.postal_code, address.country))
         distinct = len(seen)
-    recent_totals = (
-        select(orders.c.total_minor.label("value"))
-        .where(
-            orders.c.tenant_id == order.tenant_id,
-            orders.c.currency == order.currency,
-            orders.c.id != order.id,
-        )
-        .order_by(orders.c.created_at.desc())
-        .limit(HISTORY_ORDERS)
-    )
-    recent_quantities = (
-        select(lines.c.quantity.label("value"))
-        .where(lines.c.tenant_id == order.tenant_id, lines.c.order_id != order.id)
-        .limit(HISTORY_QUANTITIES)
-    )
-    totals = await _histogram(session, recent_totals)
-    quantities = await _histogram(session, recent_quantities)
+    history = {"tenant_id": order.tenant_id, "order_id": order.id, "currency": order.currency}
+    totals = await _histogram(session, _RECENT_TOTALS, history)
+    quantities = await _histogram(session, _RECENT_QUANTITIES, history)
     return RiskInputs(
         total_minor=_minor_total(order),
         currency=order.currency,
@@ -275,14 +318,16 @@ def _minor_total(order: OrderRecord) -> int:
 async def store_assessment(
     session: AsyncSession, order: OrderRecord, assessment: RiskAssessment
 ) -> None:
-    session.add(
-        RiskAssessmentRow(
-            tenant_id=order.tenant_id,
-            order_id=order.id,
-            score=assessment.score,
-            level=assessment.level.value,
-            hold_threshold=assessment.hold_threshold,
-            facts=[
+    await run_insert(
+        session,
+        _INSERT_ASSESSMENT,
+        {
+            "tenant_id": order.tenant_id,
+            "order_id": order.id,
+            "score": assessment.score,
+            "level": assessment.level.value,
+            "hold_threshold": assessment.hold_threshold,
+            "facts": [
                 {
                     "signal": f.signal,
                     "observed": f.observed,
@@ -291,11 +336,10 @@ async def store_assessment(
                 }
                 for f in assessment.facts
             ],
-            policy_version=assessment.policy_version,
-            assessed_at=utcnow(),
-        )
+            "policy_version": assessment.policy_version,
+            "assessed_at": utcnow(),
+        },
     )
-    await session.flush()
 
 
 def assessment_from_row(row: RiskAssessmentRow) -> RiskAssessment:

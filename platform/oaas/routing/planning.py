@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from oaas.db import entity_table
+from oaas.db import PreparedQuery, entity_table
 from oaas.db.types import utcnow
 from oaas.orders.money import currency_exponent
 from oaas.orders.records import LineRecord, OrderRecord
@@ -77,11 +77,15 @@ async def _partner_handles(session: AsyncSession, ids: set[UUID]) -> dict[UUID, 
     return {tenant.id: tenant.handle for tenant in rows.scalars()}
 
 
+# Every createOrder runs it.
+_A_NODE_OF_MERCHANT = PreparedQuery(
+    select(nodes.c.id).where(nodes.c.tenant_id == bindparam("merchant_id")).limit(1)
+)
+
+
 async def has_nodes(session: AsyncSession, merchant_id: UUID) -> bool:
     """Whether the merchant routes at all: one indexed lookup before any routing work."""
-    found = await session.execute(
-        select(nodes.c.id).where(nodes.c.tenant_id == merchant_id).limit(1)
-    )
+    found = await _A_NODE_OF_MERCHANT.execute(session, {"merchant_id": merchant_id})
     return found.first() is not None
 
 

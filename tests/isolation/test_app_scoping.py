@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db import (
@@ -211,27 +211,39 @@ async def test_a_prepared_query_keeps_its_own_filter_and_parameters(database: Da
         await database.dispose()
 
 
-def test_a_prepared_query_refuses_tenant_tables_it_cannot_scope_with_a_where_clause() -> None:
-    bare: Table = Order.__table__  # type: ignore[attr-defined]
+async def test_a_prepared_query_scopes_subqueries_and_outer_joins_as_the_hook_does(
+    database: Database,
+) -> None:
+    """Joined tables take a WHERE, tables in subqueries or outer-joined the ORM option."""
+    tenants = await _tenants(database)
     line_rows = entity_table(OrderLine)
-    outer = select(orders.c.id, line_rows.c.sku).outerjoin(
-        line_rows.model, line_rows.c.order_id == orders.c.id
-    )
-    in_subquery = select(orders.c.id).where(
-        orders.c.id.in_(select(line_rows.c.order_id).scalar_subquery())
-    )
-    with pytest.raises(ValueError, match="order_lines"):
-        PreparedQuery(outer)
-    with pytest.raises(ValueError, match="order_lines"):
-        PreparedQuery(in_subquery)
-    with pytest.raises(UnscopedStatementError, match="orders"):
-        PreparedQuery(select(bare.c.id))
-    # Joined on both sides (inner join): both tables are scoped.
-    PreparedQuery(
-        select(orders.c.id, line_rows.c.sku).join(
+    every_line = select(line_rows.c.order_id, line_rows.c.sku)
+    shapes = {
+        "inner join": select(orders.c.id, line_rows.c.sku).join(
             line_rows.model, line_rows.c.order_id == orders.c.id
-        )
-    )
+        ),
+        "outer join": select(orders.c.id, line_rows.c.sku).outerjoin(
+            line_rows.model, line_rows.c.order_id == orders.c.id
+        ),
+        "IN subquery": select(orders.c.id).where(
+            orders.c.id.in_(select(line_rows.c.order_id).scalar_subquery())
+        ),
+        "from a subquery": select(func.count()).select_from(every_line.subquery()),
+        "union": select(func.count()).select_from(
+            union_all(select(orders.c.id), select(line_rows.c.order_id)).subquery()
+        ),
+    }
+    try:
+        for scope in (RowScope("tenant", tenants["acme"]), SYSTEM_SCOPE):
+            async with database.session(write=False, scope=scope) as session:
+                for name, statement in shapes.items():
+                    through_hook = _rows(await session.execute(statement))
+                    prepared = _rows(await PreparedQuery(statement).execute(session))
+                    assert prepared == through_hook, (scope.mode, name)
+            with pytest.raises(UnscopedStatementError, match="orders"):
+                PreparedQuery(select(Order.__table__.c.id))  # type: ignore[attr-defined]
+    finally:
+        await database.dispose()
 
 
 async def test_prepared_statements_need_a_scope_and_inserts_take_only_inserts(

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, event, false, or_
+from sqlalchemy import ColumnElement, Table, bindparam, event, false, or_
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.base import ReadOnlyColumnCollection, WriteableColumnCollection
@@ -140,11 +140,6 @@ def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
     return tuple(_registry().values())
 
 
-def registered_model(table_name: str) -> tuple[type[Any], Visibility]:
-    """The model and visibility of a tenant-owned table."""
-    return _registry()[table_name]
-
-
 def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElement[bool]:
     me = scope.tenant_id
     if me is None:
@@ -185,6 +180,25 @@ def tenant_tables_of(statement: Any) -> set[str]:
                 "build the query from entity_table() so tenant scoping applies"
             )
     return as_entity
+
+
+def tenant_criteria_by_parameter(table_name: str, parameter: str) -> ColumnElement[bool]:
+    """A tenant scope's criteria for one table with the tenant as a bound parameter, so
+    one compiled statement serves every tenant. Mirrors `_criteria`."""
+    model, visibility = _registry()[table_name]
+    me: Any = bindparam(parameter)
+    own: ColumnElement[bool] = model.tenant_id == me
+    if visibility is Visibility.MERCHANT_AND_PARTNER:
+        return or_(own, model.partner_tenant_id == me)
+    return own
+
+
+def tenant_option_by_parameter(table_name: str, parameter: str) -> Any:
+    """`tenant_criteria_by_parameter` as the hook applies criteria: wherever the table
+    appears (subqueries, the optional side of outer joins)."""
+    model, _ = _registry()[table_name]
+    criteria = tenant_criteria_by_parameter(table_name, parameter)
+    return with_loader_criteria(model, criteria, include_aliases=True)
 
 
 def _tenant_tables_reached(statement: Any) -> frozenset[str]:

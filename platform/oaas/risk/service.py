@@ -177,9 +177,7 @@ def _address_of(has_postal_code: bool) -> ColumnElement[bool]:
 
 
 @lru_cache(maxsize=256)
-def _velocity_statement(
-    has_postal_code: bool, has_email: bool, windows: int
-) -> Select[tuple[Any, ...]]:
+def _velocity_statement(has_postal_code: bool, has_email: bool, windows: int) -> PreparedQuery:
     """The velocity counts of one shape of order, built once: building it anew cost more
     than running it. Parameters: tenant_id, order_id, since, line1, postal_code,
     country, email and window_0... (the start of each window, longest first)."""
@@ -203,7 +201,7 @@ def _velocity_statement(
         recent = found.c.created_at >= bindparam(f"window_{window}")
         for by_email in (1, 0):
             columns.append(func.sum(case((and_(recent, found.c.by_email == by_email), 1), else_=0)))
-    return select(*columns)
+    return PreparedQuery(select(*columns))
 
 
 async def _velocity(
@@ -234,17 +232,19 @@ async def _velocity(
     }
     for window, hours in enumerate(windows):
         values[f"window_{window}"] = now - timedelta(hours=hours)
-    row = (await session.execute(statement, values)).one()
+    row = (await statement.execute(session, values)).one()
     counts = [int(value or 0) for value in row]
     return tuple(counts[0::2]), tuple(counts[1::2])
 
 
-def _histogram_statement(recent: Select[Any]) -> Select[Any]:
+def _histogram_statement(recent: Select[Any]) -> PreparedQuery:
     """The values of `recent` (one column, `value`), counted in SQL: a shop's history
     holds few distinct totals and quantities, so a few rows come back instead of
     thousands (each row costs the ORM's result processing)."""
     values = recent.subquery()
-    return select(values.c.value, func.count()).group_by(values.c.value).order_by(values.c.value)
+    return PreparedQuery(
+        select(values.c.value, func.count()).group_by(values.c.value).order_by(values.c.value)
+    )
 
 
 # The merchant's recent totals in a currency, and recent line quantities: built once.
@@ -266,10 +266,21 @@ _RECENT_QUANTITIES = _histogram_statement(
 
 
 async def _histogram(
-    session: AsyncSession, statement: Select[Any], values: dict[str, Any]
+    session: AsyncSession, statement: PreparedQuery, values: dict[str, Any]
 ) -> tuple[int, ...]:
-    rows = await session.execute(statement, values)
+    rows = await statement.execute(session, values)
     return tuple(chain.from_iterable(repeat(int(value), count) for value, count in rows))
+
+
+_ADDRESSES_OF_EMAIL = PreparedQuery(
+    select(orders.c.ship_line1, orders.c.ship_postal_code, orders.c.ship_country)
+    .where(
+        orders.c.tenant_id == bindparam("tenant_id"),
+        orders.c.customer_email == bindparam("email"),
+        orders.c.created_at >= bindparam("since"),
+    )
+    .distinct()
+)
 
 
 async def gather_inputs(
@@ -281,14 +292,9 @@ async def gather_inputs(
     by_email, by_address = await _velocity(session, order, policy)
     distinct = 1
     if email:
-        addresses = await session.execute(
-            select(orders.c.ship_line1, orders.c.ship_postal_code, orders.c.ship_country)
-            .where(
-                orders.c.tenant_id == order.tenant_id,
-                orders.c.customer_email == email,
-                orders.c.created_at >= now - ADDRESS_WINDOW,
-            )
-            .distinct()
+        addresses = await _ADDRESSES_OF_EMAIL.execute(
+            session,
+            {"tenant_id": order.tenant_id, "email": email, "since": now - ADDRESS_WINDOW},
         )
         seen = {(line1.lower(), postal, country) for line1, postal, country in addresses}
         address = order.shipping_address

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -25,7 +25,7 @@ class AuditEntry(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     id: UUID = Field(default_factory=new_id, primary_key=True)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlmodel import Field
@@ -43,7 +44,9 @@ class OrderStatus(StrEnum):
 
 
 def _tenant_fk() -> Column[Any]:
-    return Column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False)
+    return Column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+    )
 
 
 class Order(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, ForeignKey, ForeignKeyConstraint, Integer, String
+from sqlalchemy import JSON, Column, ForeignKey, ForeignKeyConstraint, Integer, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -20,7 +20,7 @@ class RiskProfileRow(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     version: int = Field(sa_column=Column(Integer, nullable=False))

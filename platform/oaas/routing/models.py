@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
 )
 from sqlmodel import Field
 
@@ -36,7 +37,9 @@ from oaas.db.types import UTCDateTime, new_id, utcnow
 
 
 def _tenant_fk() -> Column[Any]:
-    return Column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False)
+    return Column(
+        Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+    )
 
 
 def _node_fk(table: str) -> ForeignKeyConstraint:
@@ -62,7 +65,7 @@ class FulfilmentNode(SQLModel, table=True):
     tenant_id: UUID = Field(sa_column=_tenant_fk())
     id: UUID = Field(default_factory=new_id, primary_key=True)
     partner_tenant_id: UUID | None = Field(
-        default=None, sa_column=Column(ForeignKey("tenants.id", ondelete="CASCADE"))
+        default=None, sa_column=Column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"))
     )
     code: str = Field(sa_column=Column(String(64), nullable=False))
     name: str = Field(sa_column=Column(String(200), nullable=False))

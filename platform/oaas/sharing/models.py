@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -36,12 +36,12 @@ class OrderAccessGrant(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     id: UUID = Field(default_factory=new_id, primary_key=True)
     partner_tenant_id: UUID = Field(
-        sa_column=Column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+        sa_column=Column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     )
     profile: ShareProfile = Field(sa_column=Column(String(16), nullable=False))
     actions: list[str] = Field(sa_column=Column(JSON, nullable=False))

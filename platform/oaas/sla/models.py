@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -26,7 +26,7 @@ class SliMinute(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     id: UUID = Field(default_factory=new_id, primary_key=True)
@@ -46,7 +46,7 @@ class TenantSla(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -63,7 +63,7 @@ class ApiClient(SQLModel, table=True):
 
     tenant_id: UUID = Field(
         sa_column=Column(
-            ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+            Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
         )
     )
     id: UUID = Field(default_factory=new_id, primary_key=True)

@@ -225,6 +225,10 @@ async def test_a_prepared_query_scopes_subqueries_and_outer_joins_as_the_hook_do
         "outer join": select(orders.c.id, line_rows.c.sku).outerjoin(
             line_rows.model, line_rows.c.order_id == orders.c.id
         ),
+        # The table in the FROM and again in a subquery: both must be filtered.
+        "FROM and subquery": select(
+            orders.c.id, select(func.count()).select_from(orders.model).scalar_subquery()
+        ),
         "IN subquery": select(orders.c.id).where(
             orders.c.id.in_(select(line_rows.c.order_id).scalar_subquery())
         ),

@@ -13,10 +13,12 @@ Tenant scoping stays in this package. A `PreparedQuery` carries the very
 and its partner's where a table is shared with a partner), with the tenant as
 a bound parameter: the ORM applies it when the statement compiles, wherever
 the table appears (subqueries, outer joins), and the statement compiles once
-for every tenant. Where every tenant table is a plain member of the FROM, the
-same criteria go in as a WHERE clause, which filters alike and costs less. A partner's scope, whose criteria hold the merchants that
-granted it access, runs through the ORM session and its hook as before. On
-PostgreSQL row-level security is the second wall, as for every statement.
+for every tenant. Where every table is a plain member of the FROM (no
+subquery anywhere, no outer join), the same criteria go in as a WHERE clause,
+which filters alike and costs less. A partner's scope, whose criteria hold the
+merchants that granted it access, runs through the ORM session and its hook
+as before. On PostgreSQL row-level security is the second wall, as for every
+statement.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import Insert, Join, Result, Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.expression import FromClause, SelectBase
 
 from oaas.db.scoping import (
     RowScope,
@@ -40,15 +44,32 @@ SCOPE_TENANT_PARAM = "oaas_scope_tenant_id"
 
 
 def _required_tables(from_clause: Any) -> set[str]:
-    """Tables whose rows every result row needs: not in a subquery, not outer-joined."""
+    """Tables whose rows every result row needs: not outer-joined."""
     if isinstance(from_clause, Table):
         return {from_clause.name}
     if isinstance(from_clause, Join):
+        if from_clause.full:
+            return set()
         required = _required_tables(from_clause.left)
         if not from_clause.isouter:
             required |= _required_tables(from_clause.right)
         return required
     return set()
+
+
+def _where_filters_alike(statement: Select[*tuple[Any, ...]], tables: set[str]) -> bool:
+    """Whether a WHERE clause on `tables` filters as the hook's criteria would: the
+    statement holds no subquery, alias or CTE anywhere, and none of the tables is
+    on the optional side of an outer join (the hook filters those in the ON clause)."""
+    for element in visitors.iterate(statement):
+        if element is statement:
+            continue
+        if isinstance(element, SelectBase | FromClause) and not isinstance(element, Table | Join):
+            return False
+    required: set[str] = set()
+    for from_clause in statement.get_final_froms():
+        required |= _required_tables(from_clause)
+    return tables <= required
 
 
 class PreparedQuery:
@@ -60,12 +81,9 @@ class PreparedQuery:
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         reached = tenant_tables_of(statement)  # refuses bare columns, as the hook does
-        required: set[str] = set()
-        for from_clause in statement.get_final_froms():
-            required |= _required_tables(from_clause)
         self.statement = statement
         self._scoped = bool(reached)
-        if reached <= required:
+        if _where_filters_alike(statement, reached):
             # Every tenant table is a plain member of the FROM: a WHERE filters as the
             # criteria would, and costs less per call than the ORM option (50 calls).
             self._tenant_statement = statement.where(

@@ -84,8 +84,8 @@ class PreparedQuery:
         self.statement = statement
         self._scoped = bool(reached)
         if _where_filters_alike(statement, reached):
-            # Every tenant table is a plain member of the FROM: a WHERE filters as the
-            # criteria would, and costs less per call than the ORM option (50 calls).
+            # No subquery, no outer-joined tenant table: a WHERE filters as the criteria
+            # would, and costs less per call than the ORM option (50 calls).
             self._tenant_statement = statement.where(
                 *(
                     tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM)

@@ -140,13 +140,20 @@ def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
     return tuple(_registry().values())
 
 
+def _tenant_criteria(model: Any, visibility: Visibility, me: Any) -> ColumnElement[bool]:
+    """A tenant's own rows, and those kept with it as a partner: `me` is its id, or a
+    bound parameter that carries it (oaas.db.prepared)."""
+    own: ColumnElement[bool] = model.tenant_id == me
+    if visibility is Visibility.MERCHANT_AND_PARTNER:
+        return or_(own, model.partner_tenant_id == me)
+    return own
+
+
 def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElement[bool]:
     me = scope.tenant_id
     if me is None:
         return false()
-    own: ColumnElement[bool] = model.tenant_id == me
-    if visibility is Visibility.MERCHANT_AND_PARTNER:
-        return or_(own, model.partner_tenant_id == me)
+    own = _tenant_criteria(model, visibility, me)
     if visibility is Visibility.ORDER_DATA and scope.mode == "partner":
         if scope.granted_tenants is None:
             return own
@@ -184,13 +191,9 @@ def tenant_tables_of(statement: Any) -> set[str]:
 
 def tenant_criteria_by_parameter(table_name: str, parameter: str) -> ColumnElement[bool]:
     """A tenant scope's criteria for one table with the tenant as a bound parameter, so
-    one compiled statement serves every tenant. Mirrors `_criteria`."""
+    one compiled statement serves every tenant."""
     model, visibility = _registry()[table_name]
-    me: Any = bindparam(parameter)
-    own: ColumnElement[bool] = model.tenant_id == me
-    if visibility is Visibility.MERCHANT_AND_PARTNER:
-        return or_(own, model.partner_tenant_id == me)
-    return own
+    return _tenant_criteria(model, visibility, bindparam(parameter))
 
 
 def tenant_option_by_parameter(table_name: str, parameter: str) -> Any:

@@ -81,7 +81,7 @@ def instrument_engine(engine: AsyncEngine, ran: Callable[[SqlStatement], None]) 
     Through the dialect's `do_execute` events, which run the cursor themselves,
     rather than the connection's before/after_cursor_execute: a connection
     event makes SQLAlchemy walk its (empty) listener lists at every execute,
-    begin and commit, about 20 calls a statement more than this.
+    begin and commit: about 50 calls a statement more than this (ops/bench/README.md).
     """
     system = engine.dialect.name
     database = engine.url.database or ""

@@ -10,9 +10,10 @@ scoping (oaas.sharing.visibility) is the only wall, and these tests do not apply
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -119,6 +120,48 @@ async def test_the_app_role_is_held_by_row_level_security(pg_url: str) -> None:
             assert flags is not None
             assert (flags["relrowsecurity"], flags["relforcerowsecurity"]) == (True, True), table
             assert flags["owner"] != "oaas_app"
+    finally:
+        await conn.close()
+
+
+async def test_every_policy_reads_the_scope_once_per_statement(pg_url: str) -> None:
+    """A bare `current_setting(...)` in a policy is computed for every row read; in a
+    scalar subquery it is an InitPlan, computed once (migration 0009)."""
+    conn = await _connect(pg_url)
+    try:
+        policies = await conn.fetch(
+            "SELECT c.relname AS table, p.polname, pg_get_expr(p.polqual, p.polrelid) AS qual, "
+            "pg_get_expr(p.polwithcheck, p.polrelid) AS with_check "
+            "FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
+        )
+        assert {row["table"] for row in policies} == set(TABLES)
+        for row in policies:
+            for condition in (row["qual"], row["with_check"]):
+                settings_read = len(re.findall(r"current_setting\(", condition))
+                read_once = len(
+                    re.findall(r"\( SELECT (?:\(NULLIF\()?current_setting\(", condition)
+                )
+                assert settings_read == read_once > 0, (row["table"], condition)
+    finally:
+        await conn.close()
+
+
+async def test_a_plan_under_rls_reads_no_setting_per_row(pg_url: str) -> None:
+    tenant = uuid4()
+    conn = await _app_connection(pg_url)
+    try:
+        async with conn.transaction():
+            await _scoped(conn, "tenant", tenant)
+            plan = "\n".join(
+                row[0]
+                for row in await conn.fetch(
+                    "EXPLAIN (VERBOSE) SELECT quantity FROM order_lines WHERE tenant_id = $1",
+                    tenant,
+                )
+            )
+        filters = [line for line in plan.splitlines() if "Filter:" in line]
+        assert "InitPlan" in plan
+        assert not any("current_setting" in line for line in filters), plan
     finally:
         await conn.close()
 

@@ -250,6 +250,47 @@ async def test_a_prepared_query_scopes_subqueries_and_outer_joins_as_the_hook_do
         await database.dispose()
 
 
+async def test_a_prepared_update_changes_what_the_hook_would_in_every_scope(
+    database: Database,
+) -> None:
+    tenants = await _tenants(database)
+    scopes = {
+        "merchant": RowScope("tenant", tenants["acme"]),
+        "partner": row_scope(
+            _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
+        ),
+        "no tenant": RowScope("tenant", None),
+        "platform": SYSTEM_SCOPE,
+    }
+    mark = PreparedQuery(update(Order).values(cancel_reason=bindparam("mark")))
+    try:
+        for name, scope in scopes.items():
+            async with database.session(write=True, scope=scope) as session:
+                through_hook = await session.execute(
+                    update(Order).values(cancel_reason=f"hook {name}")
+                )
+                prepared = await mark.execute(session, {"mark": f"prepared {name}"})
+                assert prepared.rowcount == through_hook.rowcount, name  # type: ignore[attr-defined]
+            async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+                rows = await session.execute(select(orders.c.tenant_id, orders.c.cancel_reason))
+                marked = {tenant for tenant, reason in rows if reason == f"prepared {name}"}
+            expected = {
+                "merchant": {tenants["acme"]},
+                "partner": {tenants["acme"]},  # acme shares its orders with swiftship
+                "no tenant": set(),
+                "platform": {tenants["acme"], tenants["globex"]},
+            }[name]
+            assert marked == expected, name
+        with pytest.raises(TypeError, match="subquery"):
+            PreparedQuery(
+                update(Order)
+                .where(orders.c.id.in_(select(orders.c.id).scalar_subquery()))
+                .values(cancel_reason="x")
+            )
+    finally:
+        await database.dispose()
+
+
 async def test_prepared_statements_need_a_scope_and_inserts_take_only_inserts(
     database: Database,
 ) -> None:

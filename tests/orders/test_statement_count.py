@@ -76,12 +76,12 @@ async def test_a_page_of_100_orders_takes_a_constant_number_of_statements(
     assert small_statements == large_statements == STATEMENTS_PER_PAGE, statement_log.statements
 
 
-# createOrder for a merchant without nodes: the client; the idempotency claim and the
-# number counter (an upsert each); the order, its lines and its CREATED event; the
-# risk policy, the velocity counts, the address count, the value and quantity
-# histories and the stored assessment; whether the merchant has nodes. Nothing is
-# read back.
-STATEMENTS_PER_CREATE = 13
+# createOrder for a merchant without nodes: the client; the idempotency claim (an
+# upsert); the order, its lines and its CREATED event; the risk policy, the velocity
+# counts, the address count, the value and quantity histories and the stored
+# assessment; whether the merchant has nodes; last, the number counter (an upsert)
+# and the order's number. Nothing is read back.
+STATEMENTS_PER_CREATE = 14
 
 
 SMALL_CREATE = """
@@ -101,9 +101,12 @@ async def test_create_order_reads_nothing_back(api: Api, statement_log: Statemen
         SMALL_CREATE, {"input": order_input(), "key": "count-1"}, as_client="acme-shop"
     )
     assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
-    assert len(statement_log.data_statements()) == STATEMENTS_PER_CREATE, "\n".join(
-        s[:90] for s in statement_log.data_statements()
-    )
+    statements = statement_log.data_statements()
+    assert len(statements) == STATEMENTS_PER_CREATE, "\n".join(s[:90] for s in statements)
+    # The counter row, which every create of the merchant locks until commit, comes last.
+    counter, numbering = (" ".join(s.split()).upper() for s in statements[-2:])
+    assert counter.startswith("INSERT INTO ORDER_NUMBER_COUNTERS"), counter
+    assert numbering.startswith("UPDATE ORDERS SET NUMBER"), numbering
 
 
 async def test_the_created_order_is_the_one_stored(api: Api) -> None:

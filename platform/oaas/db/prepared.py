@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Insert, Join, Result, Select, Table
+from sqlalchemy import Insert, Join, Result, Select, Table, Update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import FromClause, SelectBase
@@ -57,15 +57,22 @@ def _required_tables(from_clause: Any) -> set[str]:
     return set()
 
 
-def _where_filters_alike(statement: Select[*tuple[Any, ...]], tables: set[str]) -> bool:
-    """Whether a WHERE clause on `tables` filters as the hook's criteria would: the
-    statement holds no subquery, alias or CTE anywhere, and none of the tables is
-    on the optional side of an outer join (the hook filters those in the ON clause)."""
+def _holds_no_subquery(statement: Select[*tuple[Any, ...]] | Update) -> bool:
+    """Whether no subquery, alias or CTE appears anywhere in the statement."""
     for element in visitors.iterate(statement):
         if element is statement:
             continue
         if isinstance(element, SelectBase | FromClause) and not isinstance(element, Table | Join):
             return False
+    return True
+
+
+def _where_filters_alike(statement: Select[*tuple[Any, ...]], tables: set[str]) -> bool:
+    """Whether a WHERE clause on `tables` filters as the hook's criteria would: the
+    statement holds no subquery, alias or CTE anywhere, and none of the tables is
+    on the optional side of an outer join (the hook filters those in the ON clause)."""
+    if not _holds_no_subquery(statement):
+        return False
     required: set[str] = set()
     for from_clause in statement.get_final_froms():
         required |= _required_tables(from_clause)
@@ -73,17 +80,29 @@ def _where_filters_alike(statement: Select[*tuple[Any, ...]], tables: set[str]) 
 
 
 class PreparedQuery:
-    """A SELECT built once, limited to the session's `RowScope`, run without the ORM.
+    """A SELECT (or a plain UPDATE) built once, limited to the session's `RowScope`,
+    run without the ORM.
 
     Rows come back as from `session.execute`: `Row`s with the same names and
-    types (Core applies the columns' types either way).
+    types (Core applies the columns' types either way). An UPDATE filters as the
+    hook would only as a WHERE clause: one with a subquery is refused, and goes
+    through the session.
     """
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | Update) -> None:
         reached = tenant_tables_of(statement)  # refuses bare columns, as the hook does
         self.statement = statement
         self._scoped = bool(reached)
-        if _where_filters_alike(statement, reached):
+        if isinstance(statement, Update):
+            if not _holds_no_subquery(statement):
+                raise TypeError("an UPDATE with a subquery goes through the session")
+            self._tenant_statement: Select[*tuple[Any, ...]] | Update = statement.where(
+                *(
+                    tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM)
+                    for name in sorted(reached)
+                )
+            )
+        elif _where_filters_alike(statement, reached):
             # No subquery, no outer-joined tenant table: a WHERE filters as the criteria
             # would, and costs less per call than the ORM option (50 calls).
             self._tenant_statement = statement.where(

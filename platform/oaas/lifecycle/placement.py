@@ -1,7 +1,7 @@
 """From accepted to routed: the risk check, holds, routing and deferral of an order.
 
 `place_order` accepts the order first (oaas.orders), then in the same
-transaction checks its risk and routes it. Each of those runs in a savepoint
+transaction checks its risk and routes it, and numbers it last. Each of those runs in a savepoint
 behind its guard; when one fails, times out or its breaker is open, the
 savepoint is rolled back and the order stays PENDING with a ROUTING_DEFERRED
 event and a job in the intake queue. Accepting the order never depends on them.
@@ -25,7 +25,7 @@ from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderStatus
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import OrderRepository
-from oaas.orders.service import CreatedOrder, change_order, create_order
+from oaas.orders.service import CreatedOrder, accept_order, change_order, number_order
 from oaas.orders.state import transition
 from oaas.orders.validation import OrderInput
 from oaas.policy import Principal, require
@@ -51,15 +51,16 @@ async def place_order(
     order_input: OrderInput,
     idempotency_key: str | None = None,
 ) -> CreatedOrder:
-    created = await create_order(session, principal, order_input, idempotency_key)
-    if created.replayed:
-        return created
+    accepted = await accept_order(session, principal, order_input, idempotency_key)
+    if accepted.replayed:
+        return accepted
     outcome = await process(
-        session, principal, engines, created.order, trigger="CREATED", order_lines=created.lines
+        session, principal, engines, accepted.order, trigger="CREATED", order_lines=accepted.lines
     )
-    if outcome not in CHANGES_THE_ORDER:
-        return created
-    return CreatedOrder(order=await reload(session, principal, created.order), replayed=False)
+    numbered = await number_order(session, principal, accepted.order)
+    if outcome in CHANGES_THE_ORDER:
+        numbered = await reload(session, principal, numbered)
+    return CreatedOrder(order=numbered, replayed=False, lines=accepted.lines)
 
 
 async def reload(session: AsyncSession, principal: Principal, order: OrderRecord) -> OrderRecord:

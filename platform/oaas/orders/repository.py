@@ -28,8 +28,9 @@ MAX_PAGE_SIZE = 100
 # The hot reads, built once: building `select(*orders.c)` coerces 21 columns, a few
 # hundred Python calls a statement, and a statement made once keeps its cache key.
 _ORDERS = select(*orders.c)
-_ORDER_BY_ID = PreparedQuery(_ORDERS.where(orders.c.id == bindparam("order_id")))
-_ORDER_BY_ID_FOR_UPDATE = PreparedQuery(_ORDER_BY_ID.statement.with_for_update())
+_ORDER_OF_ID = _ORDERS.where(orders.c.id == bindparam("order_id"))
+_ORDER_BY_ID = PreparedQuery(_ORDER_OF_ID)
+_ORDER_BY_ID_FOR_UPDATE = PreparedQuery(_ORDER_OF_ID.with_for_update())
 
 
 def _rows_of_orders_query(table: EntityTable, then_by: Any) -> PreparedQuery:

@@ -8,7 +8,7 @@ domain error leaves nothing behind: the caller runs each mutation in a savepoint
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import Insert, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from oaas.db import entity_table, run_insert
+from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import new_id, utcnow
 from oaas.db.upsert import upsert_in
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
@@ -39,6 +39,17 @@ FIRST_ORDER_NUMBER = 1001
 counters = entity_table(OrderNumberCounter)
 _INSERT_ORDER = insert(orders.table)
 _INSERT_LINES = insert(lines.table)
+# An accepted order's number until `number_order` gives it one, in the same
+# transaction: unique, and never seen outside it.
+UNNUMBERED = "~"
+_SET_NUMBER = PreparedQuery(
+    update(orders.model)
+    .where(
+        orders.c.tenant_id == bindparam("of_tenant"),
+        orders.c.id == bindparam("of_order"),
+    )
+    .values(number=bindparam("numbered"))
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,21 @@ class CreatedOrder:
     lines: tuple[LineRecord, ...] | None = None  # as written, for a new order
 
 
-async def create_order(
+async def accept_order(
     session: AsyncSession,
     principal: Principal,
     order_input: OrderInput,
     idempotency_key: str | None = None,
 ) -> CreatedOrder:
+    """Validates and writes a new order, its lines and its CREATED event, or answers the
+    order its idempotency key already made.
+
+    A new order is not numbered yet: the caller does what else the order's
+    transaction holds (its risk check and routing), then `number_order`, last.
+    The merchant's number counter is a row every create of the merchant updates;
+    its lock is held until commit, so taking it first would queue the merchant's
+    concurrent creates for the whole of each other's transactions.
+    """
     require(principal, "order:create")
     if principal.tenant_kind is not TenantKind.MERCHANT:
         raise OaasError(ErrorCode.FORBIDDEN, "only merchants create orders", ("input",))
@@ -74,6 +94,18 @@ async def create_order(
             return CreatedOrder(order=replay, replayed=True)
     created, created_lines = await _insert_order(session, principal, valid, order_id)
     return CreatedOrder(order=created, replayed=False, lines=created_lines)
+
+
+async def number_order(
+    session: AsyncSession, principal: Principal, order: OrderRecord
+) -> OrderRecord:
+    """Gives an accepted order the merchant's next number: the last write of its
+    transaction, so the counter's lock is held for that write and the commit alone."""
+    number = f"{principal.tenant_handle.upper()}-{await _next_number(session, order.tenant_id)}"
+    await _SET_NUMBER.execute(
+        session, {"of_tenant": order.tenant_id, "of_order": order.id, "numbered": number}
+    )
+    return replace(order, number=number)
 
 
 @cache
@@ -186,13 +218,12 @@ async def _insert_order(
     """Writes the order, its lines and its CREATED event; answers them as written, so
     nothing is read back."""
     tenant_id = principal.tenant_id
-    number = await _next_number(session, tenant_id)
     src, address = valid.source, valid.source.shipping_address
     now = utcnow()
     row: dict[str, Any] = {
         "tenant_id": tenant_id,
         "id": order_id,
-        "number": f"{principal.tenant_handle.upper()}-{number}",
+        "number": f"{UNNUMBERED}{order_id.hex}",
         "external_id": src.external_id,
         "status": OrderStatus.PENDING.value,
         "channel": src.channel,

@@ -39,6 +39,8 @@ async def test_the_answer_and_the_stored_order_carry_the_final_number(api: Api) 
     created = await create_order(api, externalId="stored")
     assert not created["number"].startswith("~")
     listed = await api.data(
-        "query($id: ID!) { order(id: $id) { number } }", {"id": created["id"]}, as_client="acme-shop"
+        "query($id: ID!) { order(id: $id) { number } }",
+        {"id": created["id"]},
+        as_client="acme-shop",
     )
     assert listed["order"]["number"] == created["number"]  # type: ignore[index]

@@ -166,6 +166,20 @@ async def test_a_bare_core_query_on_a_tenant_owned_table_is_refused(database: Da
         await database.dispose()
 
 
+def _scopes(tenants: dict[str, UUID]) -> dict[str, RowScope]:
+    """Every kind of scope a session runs in: two merchants, a partner that acme shares
+    with, the platform, and a tenant scope naming no tenant."""
+    return {
+        "merchant": RowScope("tenant", tenants["acme"]),
+        "other merchant": RowScope("tenant", tenants["globex"]),
+        "partner": row_scope(
+            _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
+        ),
+        "platform": SYSTEM_SCOPE,
+        "no tenant": RowScope("tenant", None),
+    }
+
+
 def _rows(result: Any) -> list[str]:
     return sorted(repr(tuple(row)) for row in result)
 
@@ -175,17 +189,8 @@ async def test_a_prepared_query_sees_what_the_session_sees_in_every_scope(
 ) -> None:
     """PreparedQuery (Core, no ORM hook) must filter exactly as the hook does."""
     tenants = await _tenants(database)
-    scopes = {
-        "merchant": RowScope("tenant", tenants["acme"]),
-        "other merchant": RowScope("tenant", tenants["globex"]),
-        "partner": row_scope(
-            _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
-        ),
-        "platform": SYSTEM_SCOPE,
-        "no tenant": RowScope("tenant", None),
-    }
     try:
-        for name, scope in scopes.items():
+        for name, scope in _scopes(tenants).items():
             async with database.session(write=False, scope=scope) as session:
                 for model, _ in tenant_owned_models():
                     statement = select(*entity_table(model).c)
@@ -254,17 +259,9 @@ async def test_a_prepared_update_changes_what_the_hook_would_in_every_scope(
     database: Database,
 ) -> None:
     tenants = await _tenants(database)
-    scopes = {
-        "merchant": RowScope("tenant", tenants["acme"]),
-        "partner": row_scope(
-            _principal(tenants["swiftship"], TenantKind.PARTNER, ("partner_operator",))
-        ),
-        "no tenant": RowScope("tenant", None),
-        "platform": SYSTEM_SCOPE,
-    }
     mark = PreparedQuery(update(Order).values(cancel_reason=bindparam("mark")))
     try:
-        for name, scope in scopes.items():
+        for name, scope in _scopes(tenants).items():
             async with database.session(write=True, scope=scope) as session:
                 through_hook = await session.execute(
                     update(Order).values(cancel_reason=f"hook {name}")
@@ -276,6 +273,7 @@ async def test_a_prepared_update_changes_what_the_hook_would_in_every_scope(
                 marked = {tenant for tenant, reason in rows if reason == f"prepared {name}"}
             expected = {
                 "merchant": {tenants["acme"]},
+                "other merchant": {tenants["globex"]},
                 "partner": {tenants["acme"]},  # acme shares its orders with swiftship
                 "no tenant": set(),
                 "platform": {tenants["acme"], tenants["globex"]},

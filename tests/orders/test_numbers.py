@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from oaas.orders.service import UNNUMBERED
 from tests.conftest import Api
 from tests.orders.documents import create_order, create_payload, order_input
 
@@ -37,7 +38,7 @@ async def test_a_refused_or_replayed_create_takes_no_number(api: Api) -> None:
 
 async def test_the_answer_and_the_stored_order_carry_the_final_number(api: Api) -> None:
     created = await create_order(api, externalId="stored")
-    assert not created["number"].startswith("~")
+    assert not created["number"].startswith(UNNUMBERED)
     listed = await api.data(
         "query($id: ID!) { order(id: $id) { number } }",
         {"id": created["id"]},

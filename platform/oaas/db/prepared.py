@@ -94,18 +94,16 @@ class PreparedQuery:
         self.statement = statement
         self._scoped = bool(reached)
         if isinstance(statement, Update):
+            # An UPDATE has no joins to miss; it takes the WHERE form or nothing.
             if not _holds_no_subquery(statement):
                 raise TypeError("an UPDATE with a subquery goes through the session")
-            self._tenant_statement: Select[*tuple[Any, ...]] | Update = statement.where(
-                *(
-                    tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM)
-                    for name in sorted(reached)
-                )
-            )
-        elif _where_filters_alike(statement, reached):
+            where_form = True
+        else:
             # No subquery, no outer-joined tenant table: a WHERE filters as the criteria
             # would, and costs less per call than the ORM option (50 calls).
-            self._tenant_statement = statement.where(
+            where_form = _where_filters_alike(statement, reached)
+        if where_form:
+            self._tenant_statement: Select[*tuple[Any, ...]] | Update = statement.where(
                 *(
                     tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM)
                     for name in sorted(reached)

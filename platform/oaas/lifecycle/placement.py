@@ -1,10 +1,11 @@
 """From accepted to routed: the risk check, holds, routing and deferral of an order.
 
 `place_order` accepts the order first (oaas.orders), then in the same
-transaction checks its risk and routes it, and numbers it last. Each of those runs in a savepoint
+transaction checks its risk and routes it. Each of those runs in a savepoint
 behind its guard; when one fails, times out or its breaker is open, the
 savepoint is rolled back and the order stays PENDING with a ROUTING_DEFERRED
 event and a job in the intake queue. Accepting the order never depends on them.
+Last, whatever the outcome, the order takes its number (`number_order`).
 """
 
 from __future__ import annotations

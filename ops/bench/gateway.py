@@ -62,6 +62,11 @@ CANCEL_SUPPLY_RATE = {"c": 3000, "gateway": 800}
 # The soak's mix: of every five requests, four order(id) and one createOrder.
 SOAK_MIX = ((ORDER_BY_ID, 4), (CREATE_ORDER, 1))
 OPEN_LOOP_CONNECTIONS = 64  # enough that a request never waits for a free one
+# Half of peak runs until its p99 rests on a few dozen requests: in 5 s at this
+# machine's rates the p99 was the 4th slowest of about 400, and a single 40 ms
+# stall of the machine (a few a minute, with or without tracing) decided it.
+HALF_PEAK_REQUESTS = 3_000
+HALF_PEAK_MAX_SECONDS = 60.0
 
 
 @dataclass
@@ -139,19 +144,26 @@ def _half_peak_and_soak(
         if rate <= 0:
             print(f"  {op}: no answers at peak, no half of it to measure", flush=True)
             continue
-        print(f"  {op} at half of peak: {rate:.0f} req/s, open loop", flush=True)
+        seconds = min(HALF_PEAK_MAX_SECONDS, max(bench.settings.seconds, HALF_PEAK_REQUESTS / rate))
+        print(
+            f"  {op} at half of peak: {rate:.0f} req/s for {seconds:.0f} s, open loop", flush=True
+        )
         result = merge(
             [
                 bench.run(
                     server,
                     bench.lanes(op, tokens),
-                    seconds=bench.settings.seconds,
+                    seconds=seconds,
                     rate=rate,
                     connections=OPEN_LOOP_CONNECTIONS,
                 )
             ]
         )
-        print(f"    {line(result)}", flush=True)
+        # How busy the worker was: at half of peak it should idle half the time,
+        # unless a request costs it more CPU arriving alone than at peak.
+        result["worker_busy"] = result["server_cpu_s"] / (seconds + bench.settings.warmup)
+        result["peak_server_cpu_ms"] = peaks[op]["server_cpu_ms"]
+        print(f"    {line(result)}, worker busy {result['worker_busy']:.0%}", flush=True)
         found["half_peak"][op] = result
     return found
 

@@ -91,10 +91,17 @@ def detail_tables(results: dict[str, Any]) -> list[str]:
         if ratio is not None:
             lines.append(f"| tracing on / off, {op} req/s | {ratio:.2f}x |")
     for op, r in results.get("half_peak", {}).items():
+        busy = ""
+        if "worker_busy" in r:  # results before 2026-11-29's session 8 lack it
+            busy = (
+                f"; worker busy {r['worker_busy']:.0%} of a core, CPU {r['server_cpu_ms']:.2f} "
+                f"ms/req against {r['peak_server_cpu_ms']:.2f} at peak"
+            )
         lines.append(
-            f"| {op} at half of peak, open loop | {r['rps']:,.0f} req/s offered {r['rate']:,.0f}: "
+            f"| {op} at half of peak, open loop | {r['rps']:,.0f} req/s offered {r['rate']:,.0f} "
+            f"for {r['seconds']:.0f} s ({r['requests']:,} requests): "
             f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f}, p99 {r['p99_ms']:.1f} "
-            f"(p99/p50 {_q(r['p99_ms'], r['p50_ms']):.1f}x), errors {r['errors']} |"
+            f"(p99/p50 {_q(r['p99_ms'], r['p50_ms']):.1f}x), errors {r['errors']}{busy} |"
         )
     soak = results.get("soak")
     if soak:

@@ -49,7 +49,7 @@ schema: install
 # The benchmarks (ops/bench/README.md), about 15 minutes: SQLite, and PostgreSQL
 # at OAAS_BENCH_POSTGRES_URL (the local server by default; empty: SQLite only).
 # BENCH_ARGS passes options; the default adds the 1,000,000-order run, so every
-# target of issue 7 is printed (BENCH_ARGS="" leaves it out, about 5 minutes less).
+# target is printed (BENCH_ARGS="" leaves it out, about 5 minutes less).
 OAAS_BENCH_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 BENCH_ARGS ?= --million
 bench: install

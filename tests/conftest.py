@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from oaas.app import create_app
 from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import upgrade
+from oaas.db.roles import APP_ROLE, SYSTEM_ROLE, application_logins, provision_logins
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import load_manifests
 from oaas.policy import system_principal
@@ -39,7 +40,7 @@ ISSUER = "http://127.0.0.1:8000"
 POSTGRES_URL = os.environ.get("OAAS_TEST_POSTGRES_URL")
 RUN_ID = uuid.uuid4().hex[:8]
 TEST_PLAN = PlanLimits(
-    name="test-unmetered", bucket_size=10_000_000, restore_rate=1_000_000.0, max_query_cost=1_000
+    name="test-unmetered", bucket_size=10_000_000, restore_rate=1_000_000.0, max_query_cost=100_000
 )
 
 
@@ -76,10 +77,29 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+def database_settings(url: str) -> dict[str, str]:
+    """The gateway's database settings for a test database. PostgreSQL: logins of its
+    own (oaas_app, oaas_system, as `oaas db upgrade` makes them), the URL's own login
+    (the owner) for migrations; tests reach past the API with `migrations_url`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {"database_url": url}
+    return {
+        "database_url": parsed.set(username=APP_ROLE).render_as_string(hide_password=False),
+        "system_database_url": parsed.set(username=SYSTEM_ROLE).render_as_string(
+            hide_password=False
+        ),
+        "migration_database_url": url,
+    }
+
+
 async def _seed(url: str, *, demo: bool) -> None:
     database = Database(url)
     try:
         await upgrade(database.write_engine)
+        if not database.is_sqlite:
+            gateway = Settings(_env_file=None).model_copy(update=database_settings(url))  # type: ignore[call-arg]
+            await provision_logins(database.write_engine, application_logins(gateway))
         if demo:
             manifest = load_manifests([DEMO_MANIFEST])
             async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
@@ -193,11 +213,20 @@ async def empty_database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url,
         issuer=ISSUER,
         signing_key_file=tmp_path / "keys.json",
         _env_file=None,  # type: ignore[call-arg]
-    )
+    ).model_copy(update=database_settings(database_url))
+
+
+def assert_cost_within_request(response: httpx.Response) -> None:
+    """Every query the suite sends is priced before it runs at no less than it
+    actually cost: the static price bounds what an answer can spend."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return
+    cost = (response.json().get("extensions") or {}).get("cost")
+    if cost and cost["actualQueryCost"]:
+        assert cost["requestedQueryCost"] >= cost["actualQueryCost"], cost
 
 
 class Api:
@@ -228,15 +257,21 @@ class Api:
         as_client: str | None = None,
         token: str | None = None,
         headers: dict[str, str] | None = None,
+        lists_over_declared_size: bool = False,
     ) -> httpx.Response:
+        """One call; `lists_over_declared_size` when the answer is meant to hold a list
+        longer than the cost meter prices it at (oaas.graphql.cost.LIST_SIZES)."""
         if token is None and as_client is not None:
             token = await self.token(as_client)
         headers = dict(headers or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return await self.http.post(
+        response = await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
+        if not lists_over_declared_size:
+            assert_cost_within_request(response)
+        return response
 
     async def data(
         self, query: str, variables: dict[str, object] | None = None, *, as_client: str

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import database_settings
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -30,7 +32,7 @@ def serve(
     base = f"http://127.0.0.1:{port}"
     server_env = {
         **os.environ,
-        "OAAS_DATABASE_URL": database_url,
+        **{f"OAAS_{name.upper()}": url for name, url in database_settings(database_url).items()},
         "OAAS_ISSUER": base,
         "OAAS_SIGNING_KEY_FILE": str(workdir / "keys.json"),
         "OAAS_LOG_LEVEL": "WARNING",

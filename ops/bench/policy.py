@@ -1,9 +1,12 @@
 """Policy decisions do not grow with the number of tenants.
 
-Casbin's policy holds role -> action lines only; tenants, ownership and grants
-are data in SQL. This measures `oaas.policy.is_allowed` for principals spread
-over 10 and over 20,000 tenants in one run and prints the ratio. Not a test:
-figures move with the machine, the ratio is what matters (target: <= 1.1x).
+Casbin's policies hold role -> action lines and share profile -> what it shows
+only; tenants, ownership and grants are data in SQL. This measures
+`oaas.policy.is_allowed`, and what a partner reading a merchant's order asks of
+the share policy (a `Viewer` made from its grant, then one field, one event and
+one decision part), for principals spread over 10 and over 20,000 tenants in
+one run and prints the ratios. Not a test: figures move with the machine, the
+ratio is what matters (target: <= 1.1x).
 
     python -m ops.bench.policy
 """
@@ -13,9 +16,13 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections.abc import Callable
 from uuid import UUID
 
-from oaas.policy import Principal, TenantKind, default_policy, is_allowed
+from oaas.policy import Principal, TenantKind, default_policy, default_share_policy, is_allowed
+from oaas.policy.shares import DecisionPart, SharedField, ShareKind, ShareProfile
+from oaas.sharing.service import PartnerAccess
+from oaas.sharing.views import viewer_of
 
 ACTIONS = (
     "order:read",
@@ -59,18 +66,51 @@ def decisions_per_second(tenants: int, seed: int = 7) -> tuple[float, float]:
     return DECISIONS / elapsed, elapsed / DECISIONS * 1e6
 
 
-def main() -> None:
-    default_policy()
+def share_decisions_per_second(tenants: int, seed: int = 7) -> tuple[float, float]:
+    """A partner of `tenants` reads an order of one of `tenants` merchants: its viewer is
+    made from the grant, then asked about a field, an event and a decision part."""
+    rng = random.Random(seed)
+    profiles = list(ShareProfile)
+    requests = [(rng.randrange(tenants), rng.randrange(tenants)) for _ in range(DECISIONS)]
+    started = time.perf_counter()
+    for partner, merchant in requests:
+        principal = Principal(
+            tenant_id=UUID(int=partner + 10),
+            tenant_handle="p",
+            tenant_kind=TenantKind.PARTNER,
+            client_id="c",
+            roles=frozenset(("partner_operator",)),
+            scopes=SCOPES,
+        )
+        access = PartnerAccess(profile=profiles[merchant % 2], actions=frozenset())
+        viewer = viewer_of(principal, access, merchant_handle="m")
+        viewer.view(ShareKind.FIELD, SharedField.ORDER_TOTAL)
+        viewer.view(ShareKind.EVENT, "HELD")
+        viewer.view(ShareKind.DECISION, DecisionPart.OTHER_CANDIDATES)
+    elapsed = time.perf_counter() - started
+    return DECISIONS / elapsed, elapsed / DECISIONS * 1e6
+
+
+def _compare(title: str, measure: Callable[[int], tuple[float, float]]) -> None:
     runs: dict[int, list[float]] = {10: [], 20_000: []}
     for _round in range(5):  # interleaved, so drift hits both alike
         for tenants in runs:
-            runs[tenants].append(decisions_per_second(tenants)[1])
+            runs[tenants].append(measure(tenants)[1])
     small = statistics.median(runs[10])
     large = statistics.median(runs[20_000])
-    print(f"policy decision (principal built + is_allowed), median of 5 x {DECISIONS:,}")
+    print(f"{title}, median of 5 x {DECISIONS:,}")
     print(f"  10 tenants:     {small:6.2f} us")
     print(f"  20,000 tenants: {large:6.2f} us")
     print(f"  ratio 20,000 / 10: {large / small:.2f}x (target <= 1.10x)")
+
+
+def main() -> None:
+    default_policy()
+    default_share_policy()
+    _compare("policy decision (principal built + is_allowed)", decisions_per_second)
+    _compare(
+        "share decision (principal and viewer built + 3 questions)", share_decisions_per_second
+    )
 
 
 if __name__ == "__main__":

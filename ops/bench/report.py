@@ -1,4 +1,4 @@
-"""The figures of one database's run as Markdown tables, and the issue's targets checked."""
+"""The figures of one database's run as Markdown tables, and the targets checked."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def detail_tables(results: dict[str, Any]) -> list[str]:
             lines.append(f"| tracing on / off, {op} req/s | {ratio:.2f}x |")
     for op, r in results.get("half_peak", {}).items():
         busy = ""
-        if "worker_busy" in r:  # results before 2026-11-29's session 8 lack it
+        if "worker_busy" in r:  # results before 2026-11-29 lack it
             busy = (
                 f"; worker busy {r['worker_busy']:.0%} of a core, CPU {r['server_cpu_ms']:.2f} "
                 f"ms/req against {r['peak_server_cpu_ms']:.2f} at peak"

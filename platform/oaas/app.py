@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 
 from oaas import __version__
+from oaas.auth.credentials import authenticator_from
 from oaas.auth.keys import KeyStore
 from oaas.auth.server import TokenIssuer
 from oaas.auth.tokens import TokenVerifier
@@ -39,7 +40,7 @@ def build_components(
 ) -> Components:
     default_policy()  # fail at start-up, not on the first request, if the policy is broken
     keys = KeyStore(settings.resolved_signing_key_file())
-    database = Database(settings.database_url, role=settings.app_role)
+    database = Database.for_application(settings)
     tracing = (
         setup_tracing(
             settings.otlp_endpoint,
@@ -50,7 +51,7 @@ def build_components(
         else None
     )
     if tracing is not None and tracing.sampler is not None:
-        for engine in {id(e): e for e in (database.read_engine, database.write_engine)}.values():
+        for engine in database.engines:
             instrument_engine(engine, tracing.sampler.deferred)
     return Components(
         settings=settings,
@@ -67,6 +68,7 @@ def build_components(
         token_verifier=TokenVerifier(issuer=settings.issuer, audience=settings.audience, keys=keys),
         schema=build_schema(settings),
         engines=Engines.from_settings(settings, router=router, assessor=assessor),
+        client_authenticator=authenticator_from(settings),
     )
 
 
@@ -113,7 +115,8 @@ def create_app(
         if freeze_gc:
             # Everything alive after start-up (modules, schema, engines) lives as long
             # as the process: moving it out of the collector's sight keeps its full
-            # collections short, which were the p99 tails (FIELD-NOTES.md).
+            # collections short, which were the p99 tails (measured: the worst validate+execute went from
+            # 35.7 ms to 4.6 ms with collection off).
             gc.collect()
             gc.freeze()
         try:
@@ -130,6 +133,7 @@ def create_app(
                     log.exception("the last SLI flush failed; up to one interval is lost")
                 components.tracing.shutdown()
             await components.buckets.close()
+            await components.client_authenticator.close()
             await components.database.dispose()
 
     return build_http_app(components, lifespan=lifespan)

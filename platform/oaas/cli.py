@@ -1,4 +1,4 @@
-"""The `oaas` command line (CONTRACT.md): bad input is one line on stderr and exit status 2."""
+"""The `oaas` command line (docs/reference.md): bad input is one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -20,15 +20,18 @@ from sqlalchemy.exc import DBAPIError
 from oaas.auth import keys as signing_keys
 from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import migration_state, upgrade
+from oaas.db.roles import LoginError, application_logins, login_problems, provision_logins
+from oaas.db.types import SUPPORTED_INSTANTS, supported_instant
 from oaas.errors import OaasError
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import ManifestError, load_manifests
 from oaas.manifests.stock_csv import ImportResult, StockFileError, import_stock, read_stock_csv
-from oaas.policy import Policy, PolicyError, system_principal
+from oaas.policy import Policy, PolicyError, SharePolicy, ShareProfile, system_principal
 from oaas.policy.enforcer import policies_dir
 from oaas.settings import Settings
 from oaas.sla.reports import SlaReport, sla_report
 from oaas.sla.table import report_table
+from oaas.text import quote
 
 app = typer.Typer(
     name="oaas",
@@ -93,22 +96,68 @@ async def _reach(database: Database) -> None:
         fail(f"{problem}: {reason}")
 
 
-async def _upgrade(settings: Settings) -> str:
-    database = Database(settings.migrations_url)  # as the tables' owner
+async def _upgrade(settings: Settings) -> tuple[str, list[str]]:
+    """Migrates as the tables' owner, then makes the application's logins (PostgreSQL):
+    the revision reached and what changed."""
+    database = Database(settings.migrations_url)
     try:
         await _reach(database)
-        state = await upgrade(database.write_engine)
+        try:
+            state = await upgrade(database.write_engine)
+        except DBAPIError as exc:
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [""])[0]
+            fail(
+                f"cannot migrate the database: {reason}",
+                "migrations run as the tables' owner: OAAS_MIGRATION_DATABASE_URL "
+                "(default OAAS_DATABASE_URL)",
+            )
+        revision = state.current or "base"
+        if database.is_sqlite:
+            return revision, []
+        try:
+            changes = await provision_logins(database.write_engine, application_logins(settings))
+        except LoginError as exc:
+            fail(f"database at {revision}", *exc.lines)
     finally:
         await database.dispose()
-    return state.current or "base"
+    return revision, changes
+
+
+async def _login_problems(settings: Settings) -> list[str]:
+    """What a caller running SQL on the gateway's connections could reach beyond its role;
+    fails when a connection cannot work as its role at all."""
+    database = Database.for_application(settings)
+    try:
+        if database.is_sqlite:
+            return []
+        tenant, system = application_logins(settings)
+        problems = await login_problems(database.read_engine, tenant)
+        if database.system_engine is not database.read_engine:
+            found = await login_problems(database.system_engine, system)
+            if system.url != tenant.url:  # else the same login, said once
+                problems += found
+        return problems
+    except LoginError as exc:
+        fail(*exc.lines, _OWN_LOGINS)
+    finally:
+        await database.dispose()
+
+
+_OWN_LOGINS = (
+    "give the gateway logins of its own: OAAS_DATABASE_URL as oaas_app, "
+    "OAAS_SYSTEM_DATABASE_URL as oaas_system, OAAS_MIGRATION_DATABASE_URL as the tables' "
+    "owner (README: Running it for real)"
+)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema to the newest migration."""
+    """Bring the database schema to the newest migration; make the application's logins."""
     settings = _settings()
-    revision = _run(_upgrade(settings))
+    revision, changes = _run(_upgrade(settings))
     typer.echo(f"database at {revision}")
+    for change in changes:
+        typer.echo(change)
 
 
 @tenants_app.command("apply")
@@ -122,11 +171,11 @@ def tenants_apply(
     ] = False,
 ) -> None:
     """Create or update tenants, API clients and grants from manifests, in one transaction."""
+    settings = _settings()
     try:
-        manifest = load_manifests(files)
+        manifest = load_manifests(files, inline_secrets=not settings.is_production)
     except ManifestError as exc:
         fail(*exc.problems)
-    settings = _settings()
     changes = _run(_apply(settings, manifest, dry_run=dry_run, prune=prune))
     for change in changes:
         typer.echo(str(change))
@@ -139,7 +188,7 @@ class _DryRun(Exception):
 
 
 async def _apply(settings: Settings, manifest: Any, *, dry_run: bool, prune: bool) -> list[Any]:
-    database = Database(settings.database_url)
+    database = Database.for_application(settings)
     try:
         await _reach(database)
         state = await migration_state(database.read_engine)
@@ -180,17 +229,22 @@ def keys_rotate() -> None:
 @policies_app.command("check")
 def policies_check(
     directory: Annotated[
-        Path | None, typer.Option(help="Folder with model.conf and policy.csv.")
+        Path | None,
+        typer.Option(
+            help="Folder with model.conf, policy.csv, share_model.conf, share_policy.csv."
+        ),
     ] = None,
 ) -> None:
-    """Validate the Casbin model and policy."""
+    """Validate the Casbin models and policies: roles, and what share profiles show."""
     folder = directory or policies_dir()
     try:
         policy = Policy(folder)
+        SharePolicy(folder)
     except PolicyError as exc:
         fail(str(exc))
     roles = ", ".join(sorted(policy.role_kinds()))
-    typer.echo(f"{folder}: ok ({roles})")
+    profiles = ", ".join(profile.value for profile in ShareProfile)
+    typer.echo(f"{folder}: ok ({roles}; share profiles {profiles})")
 
 
 def _iso_time(option: str, value: str | None) -> datetime | None:
@@ -198,16 +252,21 @@ def _iso_time(option: str, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        instant = supported_instant(datetime.fromisoformat(value))
     except ValueError:
-        fail(f"{option}: not an ISO 8601 time: {value!r} (e.g. 2026-11-28T09:00:00Z)")
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        instant = None
+    if instant is None:
+        fail(
+            f"{option}: not an ISO 8601 time: {quote(value)} "
+            f"(e.g. 2026-11-28T09:00:00Z; accepted {SUPPORTED_INSTANTS})"
+        )
+    return instant
 
 
 async def _report(
     settings: Settings, tenant: str | None, since: datetime | None, until: datetime | None
 ) -> SlaReport:
-    database = Database(settings.database_url)
+    database = Database.for_application(settings)
     try:
         await _reach(database)
         state = await migration_state(database.read_engine)
@@ -254,7 +313,16 @@ def sla_report_command(
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    revision = _run(_upgrade(settings))
+    revision, changes = _run(_upgrade(settings))
+    for change in changes:
+        typer.echo(change)
+    problems = _run(_login_problems(settings))
+    if problems and settings.is_production:
+        fail(*problems, _OWN_LOGINS)
+    for problem in problems:
+        typer.echo(f"warning: {problem}", err=True)
+    if problems:
+        typer.echo(f"warning: {_OWN_LOGINS}", err=True)
     signing_keys.ensure_key_file(settings.resolved_signing_key_file())
     typer.echo(f"database at {revision}; serving on http://{host}:{port}")
     uvicorn.run(
@@ -285,7 +353,7 @@ def inventory_import(
     settings = _settings()
 
     async def run() -> ImportResult:
-        database = Database(settings.database_url, role=settings.app_role)
+        database = Database.for_application(settings)
         try:
             with typer.progressbar(length=len(rows), label=f"importing {file.name}") as bar:
                 return await import_stock(

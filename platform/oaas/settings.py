@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 
 
 class Settings(BaseSettings):
-    """`OAAS_*` environment variables, also read from `.env` (CONTRACT.md)."""
+    """`OAAS_*` environment variables, also read from `.env` (docs/reference.md)."""
 
     model_config = SettingsConfigDict(
         env_prefix="OAAS_", env_file=".env", extra="ignore", frozen=True
@@ -21,8 +21,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./oaas.db"
     # PostgreSQL: migrations run with this URL (the tables' owner); default: database_url.
     migration_database_url: str | None = None
-    # PostgreSQL: the role the application switches to on every connection. It
-    # owns no table, so row-level security holds it. Empty: keep the login role.
+    # PostgreSQL: the login of the platform's own work across tenants (token lookups,
+    # workers, manifests, platform admins), which runs as oaas_system (oaas.db.roles);
+    # default: database_url.
+    system_database_url: str | None = None
+    # PostgreSQL: the role tenant connections switch to (system connections switch to
+    # oaas_system). Neither owns a table, so row-level security holds them. Empty:
+    # connections keep their login roles.
     database_role: str = "oaas_app"
     issuer: str = "http://127.0.0.1:8000"
     signing_key_file: Path | None = None
@@ -36,9 +41,23 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, ge=1)
     max_query_aliases: int = Field(default=30, ge=0)
     max_query_tokens: int = Field(default=5_000, ge=10)
-    # Cost buckets shared by every worker and host; unset: in process memory.
+    max_query_selections: int = Field(default=5_000, ge=10)
+    max_query_chars: int = Field(default=32_768, ge=1_000)
+    # Cost buckets and token endpoint failure counts shared by every worker and
+    # host; unset: in process memory.
     redis_url: str | None = None
     redis_prefix: str = "oaas:bucket:"
+    # The token endpoint (oaas.auth.throttle, oaas.auth.credentials): failed client
+    # authentications allowed per client id and per source address (IPv6: per /64)
+    # in a moving window, then HTTP 429 before any hash; secret hashes computed at
+    # once per worker, and how many more may wait (then 503); how long a verified
+    # client secret is remembered so that fetching a token again hashes nothing (0: off).
+    token_failures_per_client: int = Field(default=10, ge=1, le=10_000)
+    token_failures_per_address: int = Field(default=30, ge=1, le=100_000)
+    token_failure_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    token_hash_concurrency: int = Field(default=1, ge=1, le=32)
+    token_hash_queue: int = Field(default=8, ge=0, le=1_000)
+    token_remember_seconds: int = Field(default=7_200, ge=0, le=86_400)
     # Server and SQL spans, and the SLI recording fed by them. Off only to measure their cost.
     tracing: bool = True
     log_level: str = "INFO"
@@ -56,7 +75,7 @@ class Settings(BaseSettings):
     intake_batch: int = Field(default=20, ge=1, le=1000)
     intake_lease_seconds: float = Field(default=60.0, gt=0)
 
-    @field_validator("database_url", "migration_database_url")
+    @field_validator("database_url", "migration_database_url", "system_database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
         if value is None:
@@ -86,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def migrations_url(self) -> str:
         return self.migration_database_url or self.database_url
+
+    @property
+    def system_url(self) -> str:
+        return self.system_database_url or self.database_url
 
     @property
     def app_role(self) -> str | None:

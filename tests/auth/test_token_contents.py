@@ -139,6 +139,8 @@ async def test_authorization_server_metadata(api: Api) -> None:
         "fulfillment:write",
         "shares:write",
         "admin",
+        "settings:write",
+        "inventory:write",
     }
     # RFC 8414 §2: no query or fragment in the issuer.
     assert "?" not in meta["issuer"]

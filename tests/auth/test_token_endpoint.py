@@ -418,3 +418,18 @@ async def test_bad_credentials_win_over_bad_scope(api: Api) -> None:
     """An unauthenticated caller learns nothing about the client's scopes."""
     response = await request_token(api, "acme-shop", "wrong", form={"scope": "admin"})
     assert_oauth_error(response, 401, "invalid_client")
+
+
+async def test_every_scope_a_token_carries_can_be_asked_for(api: Api) -> None:
+    """A client may narrow its token to any scope its roles give it, settings:write and
+    inventory:write included, and the metadata lists every one."""
+    for scope in ("settings:write", "inventory:write"):
+        response = await api.http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=("acme-backend", DEMO_SECRET),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["scope"] == scope
+    metadata = (await api.http.get("/.well-known/oauth-authorization-server")).json()
+    assert {"settings:write", "inventory:write"} <= set(metadata["scopes_supported"])

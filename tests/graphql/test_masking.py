@@ -14,7 +14,7 @@ async def test_a_broken_database_answers_internal_error_without_details(
     api: Api, settings: Settings
 ) -> None:
     await api.token("acme-backend")
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.migrations_url)
     async with engine.begin() as conn:
         await conn.execute(text("ALTER TABLE orders RENAME TO orders_gone"))
     await engine.dispose()

@@ -147,6 +147,18 @@ CORPUS = [
                 },
             }
         ),
+        status=400,  # not a Decimal (oaas.graphql.scalars): refused before execution
+    ),
+    Bad(
+        "huge decimal price in digits",
+        _json(
+            {
+                "query": CREATE_ORDER,
+                "variables": {
+                    "input": order_input(lines=[{"sku": "A", "quantity": 1, "unitPrice": "9" * 20}])
+                },
+            }
+        ),
         user_error=PRICE,
     ),
     Bad(
@@ -161,7 +173,7 @@ CORPUS = [
                 },
             }
         ),
-        user_error=PRICE,
+        status=400,  # not a Decimal (oaas.graphql.scalars): refused before execution
     ),
     Bad(
         "NaN price",

@@ -1,4 +1,4 @@
-"""Production mode: no introspection, no GraphiQL, no field suggestions, and an
+"""Production mode: no introspection, no GraphiQL, no suggested names, and an
 unexpected error answers INTERNAL_ERROR with the trace id, logged with it."""
 
 from __future__ import annotations
@@ -96,11 +96,69 @@ async def test_no_field_suggestions(production_api: Api) -> None:
     assert "handle" not in response.text.replace("handel", "")
 
 
+ORDERS_FILTERED = "query Q($f: OrderFilter) { orders(filter: $f) { edges { cursor } } }"
+# Each mistake, what the error still says, and the name graphql-core would suggest.
+MISTAKES: dict[str, tuple[str, dict[str, object], str, str]] = {
+    "argument": (
+        "query Q { orders(frist: 5) { edges { cursor } } }",
+        {},
+        "Unknown argument 'frist'",
+        "first",
+    ),
+    "enum value": (
+        "query Q { orders(filter: {status: [PENDNG]}) { edges { cursor } } }",
+        {},
+        "Value 'PENDNG' does not exist",
+        "PENDING",
+    ),
+    "input field": (
+        "query Q { orders(filter: {stauts: [PENDING]}) { edges { cursor } } }",
+        {},
+        "unknown field 'stauts'",
+        "status",
+    ),
+    "variable type": (
+        "query Q($f: OrderFiltr) { orders(filter: $f) { edges { cursor } } }",
+        {},
+        "Unknown type 'OrderFiltr'",
+        "OrderFilter",
+    ),
+    "fragment type": (
+        "query Q { viewer { ...F } } fragment F on Viewr { clientId }",
+        {},
+        "Unknown type 'Viewr'",
+        "Viewer",
+    ),
+    "variable input field": (ORDERS_FILTERED, {"f": {"stauts": ["PENDING"]}}, "stauts", "status"),
+    "variable enum value": (ORDERS_FILTERED, {"f": {"status": ["PENDNG"]}}, "PENDNG", "PENDING"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+async def test_no_name_is_suggested(production_api: Api, api: Api, mistake: str) -> None:
+    document, variables, still_said, suggested = MISTAKES[mistake]
+    for mode, answer in (
+        ("production", await production_api.graphql(document, variables, as_client="acme-shop")),
+        ("development", await api.graphql(document, variables, as_client="acme-shop")),
+    ):
+        assert answer.status_code < 500, answer.text
+        messages = [error["message"] for error in answer.json()["errors"]]
+        assert len(messages) == 1, (mode, messages)
+        assert still_said in messages[0], (mode, messages)
+        if mode == "production":
+            assert "Did you mean" not in answer.text, messages
+            assert f"'{suggested}'" not in answer.text, messages
+        else:
+            assert f"Did you mean the enum value '{suggested}'?" in messages[0] or (
+                f"Did you mean '{suggested}'" in messages[0]
+            ), messages
+
+
 async def test_an_unexpected_error_is_masked_with_the_trace_id_and_logged_with_it(
     production_api: Api, settings: Settings, log_lines: list[str]
 ) -> None:
     await production_api.token("acme-shop")
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.migrations_url)
     async with engine.begin() as conn:
         await conn.execute(text("ALTER TABLE orders RENAME TO orders_gone"))
     await engine.dispose()

@@ -227,7 +227,7 @@ async def stock_of(api: Api, sku: str = SKU) -> dict[str, int]:
 @asynccontextmanager
 async def owner_database(settings: Settings) -> AsyncIterator[Database]:
     """The database as its owner sees it (no application role), for what the API cannot do."""
-    database = Database(settings.database_url)
+    database = Database(settings.migrations_url)
     try:
         yield database
     finally:

@@ -59,7 +59,7 @@ async def database(api: Api, settings: Settings) -> Database:
     for client in ("acme-shop", "globex-shop", "acme-shop"):
         data = await api.data(CREATE_ORDER, {"input": order_input()}, as_client=client)
         assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
-    return Database(settings.database_url)
+    return Database(settings.migrations_url)
 
 
 async def _tenants(database: Database) -> dict[str, UUID]:

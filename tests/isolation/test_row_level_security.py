@@ -1,10 +1,13 @@
 """The RLS proof: PostgreSQL itself keeps tenants apart, even for a query with no filter.
 
-Through the application's own role (`oaas_app`), with tenant A's scope set, a
-raw `SELECT * FROM <table>` on every tenant-owned table returns only what A may
-see; with nothing set it returns nothing; the scope never outlives its
-transaction. SQLite has no row-level security: there the application's own
-scoping (oaas.sharing.visibility) is the only wall, and these tests do not apply.
+Through the application's own login (`oaas_app`, as the gateway connects), with
+tenant A's scope set, a raw `SELECT * FROM <table>` on every tenant-owned table
+returns only what A may see; with nothing set it returns nothing; the scope
+never outlives its transaction. One statement cannot widen it: the scope `all`
+shows nothing to `oaas_app`, and the login is no more than `oaas_app`, so
+`RESET ROLE` gains nothing. SQLite has no row-level security: there the
+application's own scoping (oaas.sharing.visibility) is the only wall, and these
+tests do not apply.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from oaas.app import create_app
+from oaas.db import SYSTEM_SCOPE, Database, RowScope
 from oaas.settings import Settings
-from tests.conftest import ISSUER, POSTGRES_URL, Api, Backend
+from tests.conftest import ISSUER, POSTGRES_URL, Api, Backend, database_settings
 from tests.orders.documents import CREATE_ORDER, order_input
 from tests.routing.documents import put_node, set_stock
 
@@ -53,11 +58,10 @@ async def pg_url(_backends: dict[str, Backend], tmp_path: Path) -> AsyncIterator
 async def populated(pg_url: str, tmp_path: Path) -> dict[str, UUID]:
     """Orders of acme and globex made through the API; answers the tenants' ids."""
     settings = Settings(
-        database_url=pg_url,
         issuer=ISSUER,
         signing_key_file=tmp_path / "keys.json",
         _env_file=None,  # type: ignore[call-arg]
-    )
+    ).model_copy(update=database_settings(pg_url))
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER) as http:
         api = Api(http)
@@ -85,9 +89,13 @@ async def _connect(url: str) -> asyncpg.Connection:
 
 
 async def _app_connection(url: str) -> asyncpg.Connection:
-    conn = await _connect(url)
-    await conn.execute("SET ROLE oaas_app")
-    return conn
+    """A connection as the gateway's tenant login (`oaas_app`) makes it."""
+    return await _connect(database_settings(url)["database_url"])
+
+
+async def _system_connection(url: str) -> asyncpg.Connection:
+    """A connection as the gateway's login for its own work across tenants."""
+    return await _connect(database_settings(url)["system_database_url"])
 
 
 async def _tenants_seen(conn: asyncpg.Connection, table: str) -> set[UUID]:
@@ -98,11 +106,17 @@ async def _tenants_seen(conn: asyncpg.Connection, table: str) -> set[UUID]:
 async def test_the_app_role_is_held_by_row_level_security(pg_url: str) -> None:
     conn = await _connect(pg_url)
     try:
-        role = await conn.fetchrow(
-            "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'oaas_app'"
-        )
-        assert role is not None
-        assert (role["rolsuper"], role["rolbypassrls"]) == (False, False)
+        for name in ("oaas_app", "oaas_system"):
+            role = await conn.fetchrow(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = $1",
+                name,
+            )
+            assert role is not None, name
+            assert (role["rolsuper"], role["rolbypassrls"], role["rolcreaterole"]) == (
+                False,
+                False,
+                False,
+            )
         tenant_owned = {
             row["table_name"]
             for row in await conn.fetch(
@@ -119,7 +133,7 @@ async def test_the_app_role_is_held_by_row_level_security(pg_url: str) -> None:
             )
             assert flags is not None
             assert (flags["relrowsecurity"], flags["relforcerowsecurity"]) == (True, True), table
-            assert flags["owner"] != "oaas_app"
+            assert flags["owner"] not in ("oaas_app", "oaas_system")
     finally:
         await conn.close()
 
@@ -137,9 +151,11 @@ async def test_every_policy_reads_the_scope_once_per_statement(pg_url: str) -> N
         assert {row["table"] for row in policies} == set(TABLES)
         for row in policies:
             for condition in (row["qual"], row["with_check"]):
+                if condition is None:  # a FOR SELECT policy checks no new rows
+                    continue
                 settings_read = len(re.findall(r"current_setting\(", condition))
                 read_once = len(
-                    re.findall(r"\( SELECT (?:\(NULLIF\()?current_setting\(", condition)
+                    re.findall(r"\( SELECT \(*(?:NULLIF\()?current_setting\(", condition)
                 )
                 assert settings_read == read_once > 0, (row["table"], condition)
     finally:
@@ -250,11 +266,124 @@ async def test_writes_into_another_tenant_are_refused(
         await conn.close()
 
 
-async def test_a_platform_scope_sees_everything(pg_url: str, populated: dict[str, UUID]) -> None:
-    conn = await _app_connection(pg_url)
+async def test_the_system_login_sees_everything_in_the_platform_scope(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    conn = await _system_connection(pg_url)
     try:
         async with conn.transaction():
             await _scoped(conn, "all", populated["ops"])
             assert await _tenants_seen(conn, "orders") == {populated["acme"], populated["globex"]}
+        # Like any other role, nothing without a scope.
+        assert await _tenants_seen(conn, "orders") == set()
+    finally:
+        await conn.close()
+
+
+async def test_the_platform_scope_shows_the_app_login_nothing_more(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    """One statement of a caller who could run SQL as the gateway's tenant login."""
+    acme = populated["acme"]
+    conn = await _app_connection(pg_url)
+    try:
+        async with conn.transaction():
+            await _scoped(conn, "all", acme)
+            seen = {table: await _tenants_seen(conn, table) for table in TABLES}
+            assert seen["orders"] == {acme}
+            assert all(tenants <= {acme} for tenants in seen.values()), seen
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('oaas.scope', 'all', true)")
+            assert await _tenants_seen(conn, "orders") == set()
+    finally:
+        await conn.close()
+
+
+async def test_reset_role_gains_the_app_login_nothing(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    conn = await _app_connection(pg_url)
+    try:
+        for escape in ("RESET ROLE", "SET ROLE NONE", "SET SESSION AUTHORIZATION DEFAULT"):
+            await conn.execute(escape)
+            who = await conn.fetchrow(
+                "SELECT current_user AS name, r.rolsuper, r.rolbypassrls "
+                "FROM pg_roles r WHERE r.rolname = current_user"
+            )
+            assert who is not None
+            assert (who["name"], who["rolsuper"], who["rolbypassrls"]) == ("oaas_app", False, False)
+            async with conn.transaction():
+                await _scoped(conn, "all", populated["acme"])
+                assert await _tenants_seen(conn, "orders") == {populated["acme"]}, escape
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SET ROLE oaas_system")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("ALTER TABLE orders DISABLE ROW LEVEL SECURITY")
+    finally:
+        await conn.close()
+
+
+async def test_the_gateways_connections_work_as_their_roles_after_a_rollback(
+    pg_url: str,
+) -> None:
+    """Also when a single privileged login is switched to the roles (development): the
+    role is the session's own from the start, not a statement a rollback undoes."""
+    logins = database_settings(pg_url)
+    for database in (
+        Database(pg_url, role="oaas_app", system_role="oaas_system"),
+        Database(
+            logins["database_url"],
+            role="oaas_app",
+            system_url=logins["system_database_url"],
+            system_role="oaas_system",
+        ),
+    ):
+        try:
+            for scope, role in (
+                (RowScope("tenant", uuid4()), "oaas_app"),
+                (SYSTEM_SCOPE, "oaas_system"),
+            ):
+                for _ in range(2):  # the second one on the pooled connection the first rolled back
+                    async with database.session(write=False, scope=scope) as session:
+                        name = (await session.execute(text("SELECT current_user"))).scalar_one()
+                    assert name == role, database.url
+        finally:
+            await database.dispose()
+
+
+async def test_a_partner_reads_its_grants_but_never_writes_one(
+    pg_url: str, populated: dict[str, UUID]
+) -> None:
+    acme, globex, swiftship = populated["acme"], populated["globex"], populated["swiftship"]
+    insert = (
+        "INSERT INTO order_access_grants (tenant_id, id, partner_tenant_id, profile, actions, "
+        "created_at) VALUES ($1, $2, $3, 'full', '[\"read\"]', now())"
+    )
+    conn = await _app_connection(pg_url)
+    try:
+        for mode in ("partner", "tenant"):
+            async with conn.transaction():
+                await _scoped(conn, mode, swiftship)
+                assert await _tenants_seen(conn, "order_access_grants") == {acme}
+                # No grant to itself, whichever merchant it names.
+                for merchant in (acme, globex):
+                    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                        async with conn.transaction():  # a savepoint the refusal rolls back
+                            await conn.execute(insert, merchant, uuid4(), swiftship)
+                changed = await conn.execute(
+                    "UPDATE order_access_grants SET revoked_at = NULL, expires_at = NULL"
+                )
+                deleted = await conn.execute("DELETE FROM order_access_grants")
+                assert (changed, deleted) == ("UPDATE 0", "DELETE 0")
+        async with conn.transaction():
+            await _scoped(conn, "tenant", acme)
+            await conn.execute(insert, acme, uuid4(), swiftship)
+            own = await conn.fetchval(
+                "SELECT count(*) FROM order_access_grants WHERE tenant_id = $1", acme
+            )
+            changed = await conn.execute("UPDATE order_access_grants SET expires_at = NULL")
+            assert changed == f"UPDATE {own}"
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("UPDATE order_access_grants SET tenant_id = $1", globex)
     finally:
         await conn.close()

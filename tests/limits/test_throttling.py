@@ -45,7 +45,7 @@ async def _put_on_tiny_plan(database_url: str, tenant: str, restore_rate: float)
 async def test_a_tenant_over_its_bucket_is_throttled_and_others_are_not(
     api: Api, settings: Settings
 ) -> None:
-    await _put_on_tiny_plan(settings.database_url, "acme", restore_rate=0.5)
+    await _put_on_tiny_plan(settings.migrations_url, "acme", restore_rate=0.5)
     first = await api.graphql(HEAVY, as_client="acme-shop")
     assert first.status_code == 200
     assert first.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 10

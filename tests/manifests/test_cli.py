@@ -103,14 +103,20 @@ async def test_policies_check_passes_on_the_shipped_policy(cli: Cli) -> None:
     assert (result.code, result.err) == (0, ""), result
     assert result.lines == [
         f"{policies_dir()}: ok (merchant_admin, merchant_operator, merchant_viewer, "
-        "partner_admin, partner_operator, platform_admin)"
+        "partner_admin, partner_operator, platform_admin; share profiles full, logistics)"
     ]
 
 
 @pytest.fixture
-def broken_policies(tmp_path: Path) -> Path:
+def policies_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "policies"
     shutil.copytree(policies_dir(), folder)
+    return folder
+
+
+@pytest.fixture
+def broken_policies(policies_copy: Path) -> Path:
+    folder = policies_copy
     with (folder / "policy.csv").open("a", encoding="utf-8") as policy:
         policy.write("p, merchant_viewer, order:explode, own\n")
     return folder
@@ -122,6 +128,20 @@ async def test_policies_check_fails_on_an_unknown_action(cli: Cli, broken_polici
     assert (result.code, result.out) == (2, ""), result
     assert _one_line(result.err) == (
         "policy.csv: unknown action 'order:explode' for role 'merchant_viewer'"
+    )
+
+
+async def test_policies_check_fails_on_a_share_profile_rule_outside_the_vocabulary(
+    cli: Cli, policies_copy: Path
+) -> None:
+    with (policies_copy / "share_policy.csv").open("a", encoding="utf-8") as policy:
+        policy.write("p, logistics, field, Order.internalNotes, hide\n")
+
+    result = await cli.run("policies", "check", "--directory", policies_copy)
+
+    assert (result.code, result.out) == (2, ""), result
+    assert _one_line(result.err) == (
+        "share_policy.csv: unknown field 'Order.internalNotes' for profile 'logistics'"
     )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from oaas.lifecycle.worker import run_due_jobs
+from tests.audit.test_audit_log import _entries
+from tests.audit.test_stock_audit import level, stock_entries
 from tests.conftest import Api
 from tests.manifests.conftest import Cli, CliResult, rows, snapshot
 from tests.manifests.test_fulfilment_sections import DEMO_VIEW, acme_view, apply_demo_fulfilment
@@ -248,3 +250,37 @@ async def test_an_import_wakes_an_order_waiting_for_stock(
     assert [(a["nodeCode"], a["lines"]) for a in routed["routing"]["assignments"]] == [
         ("BERLIN-1", [{"sku": "GRILL-3", "quantity": 2}])
     ]
+
+
+async def test_a_csv_import_writes_one_entry_per_batch(
+    stocked: str,
+    workdir: Path,
+    api: Api,
+) -> None:
+    lines = [
+        ("BERLIN-1", "KETTLE-1", 7),
+        ("BERLIN-1", "GRILL-3", 12),
+        ("MUNICH-1", "KETTLE-1", 9),
+    ]
+    before = len(stock_entries(await _entries(api, "acme-backend")))
+
+    result = await import_stock(stocked, workdir, lines, "--batch", "2")
+
+    assert result.code == 0, result
+    entries = stock_entries(await _entries(api, "acme-backend"))
+    assert len(entries) == before + 2
+    newest, older = entries[0], entries[1]
+    assert (older["actor"], older["objectId"]) == ("system/oaas-cli", "acme")
+    assert older["detail"] == {
+        "changed": 2,
+        "nodes": ["BERLIN-1"],
+        "levels": [level("BERLIN-1", "KETTLE-1", 40, 7), level("BERLIN-1", "GRILL-3", None, 12)],
+        "source": "lines 2-3 of stock.csv",
+    }
+    assert newest["detail"] == {
+        "changed": 1,
+        "nodes": ["MUNICH-1"],
+        "levels": [level("MUNICH-1", "KETTLE-1", 5, 9)],
+        "source": "lines 4-4 of stock.csv",
+    }
+    assert stock_entries(await _entries(api, "globex-backend")) == []

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from oaas.tenancy.secrets import verify_secret
+from tests.conftest import DEMO_MANIFEST
 from tests.manifests.conftest import (
     Cli,
     all_text,
@@ -116,3 +117,57 @@ async def test_a_rotated_secret_is_stored_only_as_a_hash_too(
     hashes = [row.secret_hash for row in await rows(database_url, "api_clients")]
     assert len(hashes) == 8 + 3
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+async def test_production_refuses_inline_secrets_and_applies_nothing(
+    empty_database_url: str, workdir: Path, tmp_path: Path
+) -> None:
+    path = write_manifest(tmp_path / "hooli.yaml", manifest())
+    cli = Cli(empty_database_url, workdir, env={"HOOLI_SECRET": ENV_SECRET})
+    before = await snapshot(empty_database_url)
+
+    result = await cli.call("tenants", "apply", path, env={"OAAS_ENV": "production"})
+
+    refused = (
+        "inline secrets are refused in production: "
+        "name an environment variable holding it with secret_env"
+    )
+    assert (result.code, result.err_lines) == (
+        2,
+        [
+            f"hooli.yaml: tenants[0].clients[0].secret: {refused}",
+            f"hooli.yaml: tenants[0].clients[2].secret: {refused}",
+        ],
+    ), result
+    assert INLINE_SECRET not in result.out + result.err
+    assert await snapshot(empty_database_url) == before
+    # The same manifest with every secret from the environment is applied.
+    for client in manifest()["tenants"][0]["clients"]:
+        assert client.get("secret_env") or client["secret"] == INLINE_SECRET
+    from_env = manifest()
+    for client in from_env["tenants"][0]["clients"]:
+        client.pop("secret", None)
+        client["secret_env"] = "HOOLI_SECRET"
+    applied = await cli.call(
+        "tenants",
+        "apply",
+        write_manifest(tmp_path / "hooli.yaml", from_env),
+        env={"OAAS_ENV": "production"},
+    )
+    assert (applied.code, applied.err) == (0, ""), applied
+    assert len(await rows(empty_database_url, "api_clients")) == 3
+
+
+async def test_the_demo_manifest_applies_in_development(
+    empty_database_url: str, workdir: Path
+) -> None:
+    """Development keeps inline secrets: tenants/demo.yaml uses one."""
+    result = await Cli(empty_database_url, workdir).call(
+        "tenants", "apply", DEMO_MANIFEST, env={"OAAS_ENV": "development"}
+    )
+    assert (result.code, result.err) == (0, ""), result
+    refused = await Cli(empty_database_url, workdir).call(
+        "tenants", "apply", DEMO_MANIFEST, "--dry-run", env={"OAAS_ENV": "production"}
+    )
+    assert refused.code == 2, refused
+    assert "demo.yaml: tenants[0].clients[0].secret: inline secrets" in refused.err, refused

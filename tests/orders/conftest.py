@@ -69,7 +69,7 @@ class Db:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Db]:
-    database = Database(settings.database_url)
+    database = Database(settings.migrations_url)
     try:
         yield Db(database)
     finally:

@@ -38,7 +38,7 @@ def statement_log(api: Api) -> Iterator[StatementLog]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         log.statements.append(statement)
 
-    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    engines = database.engines
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", record)
     yield log
@@ -129,7 +129,7 @@ async def test_one_transaction_per_request_but_a_write_on_sqlite(
     def record(connection: Any) -> None:
         begun.append(connection)
 
-    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    engines = database.engines
     created = await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
     order_id = created["createOrder"]["order"]["id"]  # type: ignore[index]
     await api.token("acme-reports")

@@ -9,7 +9,14 @@ import pytest
 
 from tests.conftest import Api
 from tests.orders.conftest import Db
-from tests.orders.documents import create_order, create_payload, line, list_orders, order_input
+from tests.orders.documents import (
+    CREATE_ORDER,
+    create_order,
+    create_payload,
+    line,
+    list_orders,
+    order_input,
+)
 
 Change = Callable[[dict[str, Any]], None]
 
@@ -53,12 +60,11 @@ BAD_VALUES: list[tuple[str, Change, tuple[str, ...]]] = [
     ("quantity-negative", _set("lines", 1, "quantity", value=-3), (*LINE_1, "quantity")),
     ("quantity-100001", _set("lines", 1, "quantity", value=100_001), (*LINE_1, "quantity")),
     ("price-negative", _set("lines", 1, "unitPrice", value="-0.01"), (*LINE_1, "unitPrice")),
-    ("price-nan", _set("lines", 1, "unitPrice", value="NaN"), (*LINE_1, "unitPrice")),
-    ("price-infinity", _set("lines", 1, "unitPrice", value="Infinity"), (*LINE_1, "unitPrice")),
     ("price-eur-3-decimals", _currency_and_price("EUR", "19.999"), (*LINE_1, "unitPrice")),
-    ("price-eur-tiny", _currency_and_price("EUR", "1E-7"), (*LINE_1, "unitPrice")),
     ("price-jpy-decimals", _currency_and_price("JPY", "100.5"), (*LINE_1, "unitPrice")),
     ("price-kwd-4-decimals", _currency_and_price("KWD", "1.2345"), (*LINE_1, "unitPrice")),
+    ("price-eur-tiny", _currency_and_price("EUR", "0.0000001"), (*LINE_1, "unitPrice")),
+    ("price-too-large", _set("lines", 1, "unitPrice", value="100000000.01"), (*LINE_1, "unitPrice")),
     ("currency-lower", _set("currency", value="eur"), ("input", "currency")),
     ("currency-4-letters", _set("currency", value="EURO"), ("input", "currency")),
     ("currency-unknown", _set("currency", value="ABC"), ("input", "currency")),
@@ -112,7 +118,7 @@ async def test_every_bad_value_is_reported_at_once(api: Api, db: Db) -> None:
             line("OK-1", 0),
             line("OK-2", 1, "-1"),
             line("OK-3", 2),
-            line("\x07", 100_001, "NaN"),
+            line("\x07", 100_001, "100000001"),
         ],
     )
     bad["shippingAddress"]["country"] = "ZZ"
@@ -147,7 +153,7 @@ async def test_boundary_values_are_accepted(api: Api) -> None:
             line(sku_64, 1, "0"),
             line("MAX", 100_000, "0.01"),
             line("TRAILING-ZEROS", 1, "19.900"),
-            line("EXPONENT", 1, "1E+2"),
+            line("INTEGER", 1, "100"),
             line("with spaces & symbols #1/2", 3, "19.9"),
         ],
     )
@@ -158,7 +164,7 @@ async def test_boundary_values_are_accepted(api: Api) -> None:
         (sku_64, 1, "0.00"),
         ("MAX", 100_000, "0.01"),
         ("TRAILING-ZEROS", 1, "19.90"),
-        ("EXPONENT", 1, "100.00"),
+        ("INTEGER", 1, "100.00"),
         ("with spaces & symbols #1/2", 3, "19.90"),
     ]
     assert order["total"] == "1179.60"  # 0 + 1000 + 19.90 + 100 + 59.70
@@ -178,7 +184,14 @@ async def test_price_decimals_follow_the_currency(
 
 
 async def test_250_lines_are_accepted(api: Api) -> None:
-    order = await create_order(api, lines=[line(f"SKU-{i}", 1, "0.10") for i in range(250)])
+    lines = [line(f"SKU-{i}", 1, "0.10") for i in range(250)]
+    response = await api.graphql(
+        CREATE_ORDER,
+        {"input": order_input(lines=lines)},
+        as_client="acme-shop",
+        lists_over_declared_size=True,
+    )
+    order = response.json()["data"]["createOrder"]["order"]
     assert len(order["lines"]) == 250
     assert [x["sku"] for x in order["lines"]] == [f"SKU-{i}" for i in range(250)]
     assert order["total"] == "25.00"

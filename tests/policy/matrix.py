@@ -30,6 +30,7 @@ Objects (what the row acts on):
   own_delivered     the caller's tenant's order, already DELIVERED
   shared_delivered  acme's order, already DELIVERED, seen by a partner
   own_held          the caller's tenant's order, ON_HOLD for risk review
+  shared_held       acme's order ON_HOLD for risk review, seen by a partner
   new               nothing yet: the operation makes it (createTenant, putFulfillmentNode)
 
 Fulfilment routing (issue 8) acts on a merchant's nodes, routing profile and
@@ -58,6 +59,13 @@ Outcomes (the cells):
                         empty list or a NOT_FOUND error); nothing changes
   NS  FIELD_NOT_SHARED  the share profile hides the field: null plus one GraphQL error
                         FIELD_NOT_SHARED at its path; the value appears nowhere in the answer
+  P   PARTNER_PART      the share profile shows the partner its part of the object
+                        (policies/share_policy.csv): of a routing decision the candidates
+                        and assignments of the nodes it operates, with FIELD_NOT_SHARED for
+                        their money fields, and a sentence of its own; of events the same
+                        types with messages written for partners. Nothing hidden (the
+                        merchant's sentences, risk figures, costs, other nodes) appears
+                        anywhere in the answer
   R   REFUSED           the object is visible but the grant does not allow this action:
                         userError FORBIDDEN; nothing changes
   IS  INVALID_STATE     allowed, but the object's state forbids it: userError INVALID_STATE
@@ -92,6 +100,7 @@ class Obj(StrEnum):
     OWN_DELIVERED = "own_delivered"
     SHARED_DELIVERED = "shared_delivered"
     OWN_HELD = "own_held"
+    SHARED_HELD = "shared_held"
     NEW = "new"
 
 
@@ -100,6 +109,7 @@ class Outcome(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     FIELD_NOT_SHARED = "FIELD_NOT_SHARED"
+    PARTNER_PART = "PARTNER_PART"
     REFUSED = "REFUSED"
     INVALID_STATE = "INVALID_STATE"
     INVALID = "INVALID"
@@ -124,6 +134,7 @@ CELLS: dict[str, Outcome | None] = {
     "F": Outcome.FORBIDDEN,
     "NF": Outcome.NOT_FOUND,
     "NS": Outcome.FIELD_NOT_SHARED,
+    "P": Outcome.PARTNER_PART,
     "R": Outcome.REFUSED,
     "IS": Outcome.INVALID_STATE,
     "IN": Outcome.INVALID,
@@ -185,13 +196,37 @@ Order.risk                      own               .     ok    ok    ok    .     
 Order.risk                      other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
 Order.risk                      shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
 
-# ---- shared fields every reader of the order sees
+# ---- events and routing decisions: a LOGISTICS partner sees its part (a routed order of
+# acme's to its own node, globex's to its own; the held order of acme's)
 Order.routing                   own               .     ok    ok    ok    .     .     .     .     .     .     .
 Order.routing                   other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
-Order.routing                   shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Order.routing                   shared            .     .     .     .     P     NF    P     ok    P     NF    NF
 Order.routingHistory            own               .     ok    ok    ok    .     .     .     .     .     .     .
 Order.routingHistory            other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
-Order.routingHistory            shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Order.routingHistory            shared            .     .     .     .     P     NF    P     ok    P     NF    NF
+Order.events                    own               .     ok    ok    ok    .     .     .     .     .     .     .
+Order.events                    other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Order.events                    shared            .     .     .     .     P     NF    P     ok    P     NF    NF
+Order.events                    own_held          .     ok    ok    ok    .     .     .     .     .     .     .
+Order.events                    shared_held       .     .     .     .     P     NF    P     ok    P     NF    NF
+RoutingDecision.candidates      own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingDecision.candidates      other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingDecision.candidates      shared            .     .     .     .     P     NF    P     ok    P     NF    NF
+RoutingDecision.assignments     own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingDecision.assignments     other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingDecision.assignments     shared            .     .     .     .     P     NF    P     ok    P     NF    NF
+RoutingDecision.explanation     own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingDecision.explanation     other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingDecision.explanation     shared            .     .     .     .     P     NF    P     ok    P     NF    NF
+RoutingCandidate.transportCost  own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingCandidate.transportCost  other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingCandidate.transportCost  shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
+RoutingCandidate.score          own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingCandidate.score          other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingCandidate.score          shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
+RoutingCandidate.components     own               .     ok    ok    ok    .     .     .     .     .     .     .
+RoutingCandidate.components     other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+RoutingCandidate.components     shared            .     .     .     .     NS    NF    NS    ok    NS    NF    NF
 
 # ---- mutations
 Mutation.createOrder            own               F     ok    ok    F     F     F     F     F     F     F     F

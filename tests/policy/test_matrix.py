@@ -195,6 +195,9 @@ class World:
     kind: str
     orders: dict[Obj, str] = field(default_factory=dict)
     grants: dict[Obj, str] = field(default_factory=dict)
+    # Routed orders, for the rows on routing decisions and events: acme's (own, shared)
+    # and globex's (other), each shipped from its merchant's own node.
+    routed: dict[Obj, str] = field(default_factory=dict)
     spare_clients: dict[str, list[str]] = field(default_factory=dict)
     _serial: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -319,7 +322,7 @@ class World:
     async def expire(self, grant_id: str) -> None:
         """What the API cannot do: move a grant's expiresAt into the past."""
         grant_uuid = from_global_id("OrderAccessGrant", grant_id)
-        engine = create_async_engine(self.settings.database_url)
+        engine = create_async_engine(self.settings.migrations_url)
         try:
             async with engine.begin() as conn:
                 result = await conn.execute(
@@ -356,6 +359,11 @@ async def build_world(api: Api, settings: Settings, state: RoleState) -> World:
     acme_order = await world.new_order("acme")
     world.orders = {Obj.OWN: acme_order, Obj.SHARED: acme_order}
     world.orders[Obj.OTHER] = await world.new_order("globex")
+    acme_routed = await world.new_unique_order("acme", routed=True)
+    world.routed = {Obj.OWN: acme_routed, Obj.SHARED: acme_routed}
+    world.routed[Obj.OTHER] = await world.new_unique_order("globex", routed=True)
+    held = await world.new_held_order()
+    world.routed.update({Obj.OWN_HELD: held, Obj.SHARED_HELD: held})
     # A grant nobody under test is party to: globex shares with a partner of its own.
     world.grants[Obj.OTHER] = await world.new_grant("globex")
     demo_grant = await world.current_grant("acme", "swiftship")
@@ -671,12 +679,6 @@ SHARED_FIELDS: dict[str, tuple[str, str, Json]] = {
     "Order.customerEmail": ("customerEmail", "customerEmail", EMAIL),
     "OrderLine.unitPrice": ("unitPrice", "lines { unitPrice }", UNIT_PRICES),
     "Order.risk": ("risk", f"risk {{ {RISK} }}", AS_PLATFORM_SEES),
-    "Order.routing": ("routing", f"routing {{ {DECISION} }}", AS_PLATFORM_SEES),
-    "Order.routingHistory": (
-        "routingHistory",
-        f"routingHistory {{ {DECISION} }}",
-        AS_PLATFORM_SEES,
-    ),
 }
 
 
@@ -768,6 +770,171 @@ async def shared_field(world: World, obj: Obj, operation: str) -> Seen:
 def shared_field_probe(operation: str) -> Probe:
     async def probe(world: World, obj: Obj) -> Seen:
         return await shared_field(world, obj, operation)
+
+    return probe
+
+
+# ---------------------------------------------------------------- partner parts
+
+# A routing decision in full, as the platform admin reads it: what the rows compare.
+FULL_DECISION = """routed reasonCode explanation destinationRegion settlement
+  assignments { nodeCode lines { sku quantity } }
+  candidates { nodeCode eligible partial reasons transportCost transportCurrency score
+               components { transport load lateness split total } }"""
+EVENTS = "events { type actor message }"
+# The candidate fields a profile may hide (policies/share_policy.csv, kind field).
+MONEY = ("transportCost", "score", "components")
+
+# operation: the order field it reads and the selection under it
+PARTNER_PARTS: dict[str, tuple[str, str]] = {
+    "Order.routing": ("routing", FULL_DECISION),
+    "Order.routingHistory": ("routingHistory", FULL_DECISION),
+    "Order.events": ("events", "type actor message"),
+    "RoutingDecision.candidates": (
+        "routing",
+        "candidates { nodeCode eligible partial reasons promisedHours }",
+    ),
+    "RoutingDecision.assignments": ("routing", "assignments { nodeCode lines { sku quantity } }"),
+    "RoutingDecision.explanation": ("routing", "routed explanation"),
+    "RoutingCandidate.transportCost": ("routing", "candidates { nodeCode transportCost }"),
+    "RoutingCandidate.score": ("routing", "candidates { nodeCode score }"),
+    "RoutingCandidate.components": (
+        "routing",
+        "candidates { nodeCode components { transport load lateness split total } }",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What no partner part may show: anywhere in the answer (the merchant's sentences,
+    its costs, the codes of nodes the partner does not operate), or in a sentence of it
+    (the words of risk figures and cost comparisons)."""
+
+    anywhere: list[str]
+    in_sentences: list[str]
+
+
+def partner_secrets(decision: Json, events: list[Json], operated: set[str]) -> Secrets:
+    anywhere = [decision["explanation"]] if decision else []
+    anywhere += [e["message"] for e in events if e["message"]]
+    if decision:
+        anywhere += [c["transportCost"] for c in decision["candidates"]]
+        anywhere += [c["nodeCode"] for c in decision["candidates"] if c["nodeCode"] not in operated]
+    return Secrets(anywhere, [*anywhere, "score", "hold at", "%", "EUR"])
+
+
+def decision_part(decision: Json, operated: set[str], path: list[Any]) -> tuple[Json, list[Any]]:
+    """The decision as a partner operating `operated` should see it (its explanation as
+    given: checked against the secrets), and the FIELD_NOT_SHARED paths it should bring."""
+    part = dict(decision)
+    paths: list[Any] = []
+    if "candidates" in decision:
+        kept = [c for c in decision["candidates"] if c["nodeCode"] in operated]
+        part["candidates"] = [{k: (None if k in MONEY else v) for k, v in c.items()} for c in kept]
+        paths = [[*path, "candidates", i, k] for i, c in enumerate(kept) for k in c if k in MONEY]
+    if "assignments" in decision:
+        part["assignments"] = [a for a in decision["assignments"] if a["nodeCode"] in operated]
+    return part, paths
+
+
+def partner_part_seen(
+    body: Json, node: Json, prefix: list[Any], operation: str, platform: Json, secrets: Secrets
+) -> Seen:
+    """ALLOWED when the node shows what the platform admin reads; PARTNER_PART (or, for a
+    money field, FIELD_NOT_SHARED) when it shows exactly a partner's part of it."""
+    name = PARTNER_PARTS[operation][0]
+    errors = [e for e in errors_of(body) if e.get("path", [])[: len(prefix)] == prefix]
+    value, expected = node[name], platform[name]
+    if value == expected and not errors:
+        return Seen(Outcome.ALLOWED)
+    operated = {PARTNER_NODE}
+    paths: list[Any] = []
+    if name == "events":
+        part = [{**e, "message": v["message"]} for e, v in zip(expected, value, strict=False)]
+        if len(value) != len(expected):
+            return unexpected(body)
+        sentences = [v["message"] for v in value if v["message"]]
+    else:
+        decisions = expected if name == "routingHistory" else [expected]
+        shown = value if name == "routingHistory" else [value]
+        parts = []
+        for i, decision in enumerate(decisions):
+            where = [*prefix, name, i] if name == "routingHistory" else [*prefix, name]
+            one, found = decision_part(decision, operated, where)
+            if "explanation" in decision and i < len(shown):
+                one["explanation"] = shown[i]["explanation"]
+            parts.append(one)
+            paths += found
+        part = parts if name == "routingHistory" else parts[0]
+        sentences = [d["explanation"] for d in shown if "explanation" in d]
+    text = json.dumps(body)
+    if (
+        value == part
+        and sorted(map(str, (e.get("path") for e in errors))) == sorted(map(str, paths))
+        and {code_of(e) for e in errors} <= {"FIELD_NOT_SHARED"}
+        and not any(s in sentence for s in secrets.in_sentences for sentence in sentences)
+        and not any(secret in text for secret in secrets.anywhere)
+    ):
+        if operation.startswith("RoutingCandidate."):
+            return Seen(Outcome.FIELD_NOT_SHARED)
+        return Seen(Outcome.PARTNER_PART)
+    return unexpected(body)
+
+
+async def partner_part(world: World, obj: Obj, operation: str) -> Seen:
+    """Read through order(id) and through orders: both must answer alike."""
+    target = world.routed[obj]
+    name, selection = PARTNER_PARTS[operation]
+    full = f"query ($id: ID!) {{ order(id: $id) {{ routing {{ {FULL_DECISION} }} {EVENTS} }} }}"
+    whole = (await world.snapshot(full, {"id": target}))["order"]
+    platform_doc = f"query ($id: ID!) {{ order(id: $id) {{ {name} {{ {selection} }} }} }}"
+    platform = (await world.snapshot(platform_doc, {"id": target}))["order"]
+    assert platform[name], f"{operation} of {target} is empty: the row would prove nothing"
+    secrets = partner_secrets(whole["routing"], whole["events"], {PARTNER_NODE})
+    single = await world.call(
+        f"query ($id: ID!) {{ order(id: $id) {{ id {name} {{ {selection} }} }} }}", {"id": target}
+    )
+    if is_forbidden(single, "order"):
+        one = Seen(Outcome.FORBIDDEN)
+    elif single.get("data") is None:
+        one = unexpected(single)
+    elif single["data"]["order"] is None:
+        one = Seen(Outcome.NOT_FOUND) if not errors_of(single) else unexpected(single)
+    else:
+        one = partner_part_seen(
+            single, single["data"]["order"], ["order"], operation, platform, secrets
+        )
+    # The world's five newest orders are the ones these rows read (reads run before the
+    # mutations make more), and five decisions in full stay within the standard plan's
+    # single-query cost, which the no-grant partner's new tenant is on.
+    listing = await world.call(
+        f"{{ orders(first: 5) {{ edges {{ node {{ id {name} {{ {selection} }} }} }} }} }}"
+    )
+    if is_forbidden(listing, "orders"):
+        many = Seen(Outcome.FORBIDDEN)
+    elif listing.get("data") is None:
+        many = unexpected(listing)
+    else:
+        edges = listing["data"]["orders"]["edges"]
+        found = [i for i, e in enumerate(edges) if e["node"]["id"] == target]
+        if not found:
+            many = Seen(Outcome.NOT_FOUND)
+        else:
+            path = ["orders", "edges", found[0], "node"]
+            many = partner_part_seen(
+                listing, edges[found[0]]["node"], path, operation, platform, secrets
+            )
+    if one.outcome == many.outcome:
+        return one
+    return Seen(
+        "DIFFERS", f"order(id): {one.outcome} {one.detail}; orders: {many.outcome} {many.detail}"
+    )
+
+
+def partner_part_probe(operation: str) -> Probe:
+    async def probe(world: World, obj: Obj) -> Seen:
+        return await partner_part(world, obj, operation)
 
     return probe
 
@@ -1273,6 +1440,7 @@ PROBES: dict[str, Probe] = {
     "Query.routingFairnessReport": q_routing_fairness_report,
     "Query.riskProfile": q_risk_profile,
     **{operation: shared_field_probe(operation) for operation in SHARED_FIELDS},
+    **{operation: partner_part_probe(operation) for operation in PARTNER_PARTS},
     "Mutation.createOrder": m_create_order,
     "Mutation.cancelOrder": m_cancel_order,
     "Mutation.updateFulfillment": m_update_fulfillment,

@@ -13,7 +13,9 @@ from uuid import UUID
 
 from sqlalchemy import event, text
 
+from oaas.db import Database
 from oaas.orders.repository import orders
+from oaas.settings import Settings
 from tests.conftest import Api
 from tests.orders.conftest import order_uuid
 from tests.orders.documents import CREATE_ORDER, order_input
@@ -32,7 +34,8 @@ SELECT {values} FROM n, orders AS o WHERE o.id = :id
 
 
 async def _busy_day(database: Any, order_id: UUID) -> None:
-    """Copies the order BUSY_DAY times under new ids, numbers, emails and streets."""
+    """Copies the order BUSY_DAY times under new ids, numbers, emails and streets, as the
+    tables' owner (the gateway's own logins are held by row-level security)."""
     postgres = database.dialect == "postgresql"
     changed = {
         "id": "gen_random_uuid()" if postgres else "lower(hex(randomblob(16)))",
@@ -41,7 +44,7 @@ async def _busy_day(database: Any, order_id: UUID) -> None:
         "ship_line1": "'Street ' || i",
     }
     async with database.write_engine.begin() as connection:
-        columns = [c.name for c in orders.table.columns]
+        columns = [c.name for c in orders.table.columns if c.computed is None]
         values = ", ".join(changed.get(c, f"o.{c}") for c in columns)
         await connection.execute(
             text(_COPIES.format(count=BUSY_DAY, columns=", ".join(columns), values=values)),
@@ -51,14 +54,18 @@ async def _busy_day(database: Any, order_id: UUID) -> None:
             await connection.exec_driver_sql("ANALYZE orders")
 
 
-async def _velocity_plan(api: Api, **order: Any) -> str:
+async def _velocity_plan(api: Api, settings: Settings, **order: Any) -> str:
     database = api.http._transport.app.state.components.database  # type: ignore[attr-defined]
     first = await api.data(CREATE_ORDER, {"input": order_input()}, as_client="acme-shop")
-    await _busy_day(database, order_uuid(first["createOrder"]["order"]["id"]))  # type: ignore[index]
+    owner = Database(settings.migrations_url)
+    try:
+        await _busy_day(owner, order_uuid(first["createOrder"]["order"]["id"]))  # type: ignore[index]
+    finally:
+        await owner.dispose()
     captured: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        if "lower(orders.ship_line1)" in statement and statement.lstrip().startswith("SELECT sum"):
+        if "orders.ship_line1_key" in statement and statement.lstrip().startswith("SELECT sum"):
             captured.append((statement, parameters))
 
     engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
@@ -80,12 +87,14 @@ async def _velocity_plan(api: Api, **order: Any) -> str:
         return "\n".join(str(row[-1]) for row in rows)
 
 
-async def test_without_an_email_the_address_index_serves_the_velocity(api: Api) -> None:
-    plan = await _velocity_plan(api, customerEmail=None)
+async def test_without_an_email_the_address_index_serves_the_velocity(
+    api: Api, settings: Settings
+) -> None:
+    plan = await _velocity_plan(api, settings, customerEmail=None)
     assert ADDRESS_INDEX in plan, plan
 
 
-async def test_with_an_email_both_indexes_serve_the_velocity(api: Api) -> None:
-    plan = await _velocity_plan(api, customerEmail="buyer@example.com")
+async def test_with_an_email_both_indexes_serve_the_velocity(api: Api, settings: Settings) -> None:
+    plan = await _velocity_plan(api, settings, customerEmail="buyer@example.com")
     assert ADDRESS_INDEX in plan, plan
     assert EMAIL_INDEX in plan, plan

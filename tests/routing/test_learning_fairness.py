@@ -38,7 +38,7 @@ async def set_times(
 ) -> None:
     """Moves the order's creation (row and CREATED event) and, given, its fulfilment events."""
     key = order_uuid(order_id)
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.migrations_url)
     try:
         async with engine.begin() as conn:
             await conn.execute(

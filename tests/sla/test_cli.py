@@ -20,7 +20,7 @@ from tests.sla.helpers import components, flush_sli, report, tenant_entry, trace
 def cli(settings: Settings, tmp_path: Path) -> Cli:
     workdir = tmp_path / "cli"
     workdir.mkdir()
-    return Cli(settings.database_url, workdir)
+    return Cli(settings.migrations_url, workdir)
 
 
 async def test_json_report_equals_the_api_report(api: Api, cli: Cli) -> None:
@@ -84,7 +84,11 @@ async def test_table_report_marks_met_and_breached(api: Api, cli: Cli) -> None:
     [
         (["--format", "xml"], "--format: must be table or json, not 'xml'"),
         (["--since", "yesterday"], "--since: not an ISO 8601 time: 'yesterday'"),
-        (["--tenant", "nobody"], "--tenant: no tenant 'nobody'"),
+        (
+            ["--until", "9999-12-31T23:59:59-14:00"],
+            "--until: not an ISO 8601 time: '9999-12-31T23:59:59-14:00'",
+        ),
+        (["--tenant", "nobody"], "--tenant: no such tenant"),
         (
             ["--since", "2026-01-02T00:00:00Z", "--until", "2026-01-01T00:00:00Z"],
             "--since: since must be before until",

@@ -38,7 +38,7 @@ async def _backdate(
     settings: Settings, external_id: str, created: datetime, shipped: datetime | None = None
 ) -> None:
     """Moves an order's creation (and its fulfilment events) into the past, as the owner."""
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.migrations_url)
     try:
         async with engine.begin() as conn:
             order_id = (

@@ -149,11 +149,11 @@ async def test_bad_requests_are_server_failures_not_client_errors(
     )
     assert forbidden.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # a server failure: the database loses a table
-    await execute(settings.database_url, "ALTER TABLE orders RENAME TO orders_gone")
+    await execute(settings.migrations_url, "ALTER TABLE orders RENAME TO orders_gone")
     try:
         broken = await api.graphql(ORDERS, {"first": 5}, as_client="acme-backend")
     finally:
-        await execute(settings.database_url, "ALTER TABLE orders_gone RENAME TO orders")
+        await execute(settings.migrations_url, "ALTER TABLE orders_gone RENAME TO orders")
     assert broken.json()["errors"][0]["extensions"]["code"] == "INTERNAL_ERROR"
     await flush_sli(api)
 

@@ -56,7 +56,7 @@ async def test_sli_aggregates_count_requests_per_tenant_and_operation(
     await api.graphql(ORDERS, {"first": 5})  # 401: no tenant, not counted
     written = await flush(components.database, components.tracing.aggregator)
     assert written >= 2
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.migrations_url)
     async with engine.connect() as conn:
         rows = (await conn.execute(select(sli_minutes.table))).mappings().all()
     await engine.dispose()

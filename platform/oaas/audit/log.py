@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from oaas.audit.models import AuditEntry
+from oaas.db import RowScope, acting_for
 from oaas.db.types import utcnow
 from oaas.policy import Principal, is_allowed, require
 
@@ -27,18 +28,29 @@ async def record(
     object_id: str,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Adds an entry in the caller's transaction: the act and its record commit together."""
-    session.add(
-        AuditEntry(
-            tenant_id=tenant_id,
-            actor=principal.actor,
-            act=act,
-            object_type=object_type,
-            object_id=object_id,
-            at=utcnow(),
-            detail=detail or {},
-        )
+    """Adds an entry in the caller's transaction: the act and its record commit together.
+
+    An entry in another tenant's log (a partner acts on a merchant's node) is the
+    platform's bookkeeping on that tenant's behalf: written under its scope, which
+    row-level security requires of every row of the log.
+    """
+    entry = AuditEntry(
+        tenant_id=tenant_id,
+        actor=principal.actor,
+        act=act,
+        object_type=object_type,
+        object_id=object_id,
+        at=utcnow(),
+        detail=detail or {},
     )
+    scope: RowScope | None = session.info.get("row_scope")
+    if scope is None or scope.mode == "all" or scope.tenant_id == tenant_id:
+        session.add(entry)
+        return
+    await session.flush()  # the caller's own changes, under the caller's scope
+    async with acting_for(session, RowScope("tenant", tenant_id)):
+        session.add(entry)
+        await session.flush()
 
 
 async def entries(

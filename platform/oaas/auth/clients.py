@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -25,6 +25,8 @@ class ClientRecord:
     tenant_active: bool
     roles: frozenset[str]
     secret_hash: str
+    # Raised by every new secret: tokens carrying a lower one are refused.
+    credential_version: int = 0
     plan: PlanLimits = STANDARD
 
     @property
@@ -40,6 +42,7 @@ _CLIENT_BY_ID = PreparedQuery(
         col(ApiClient.tenant_id),
         col(ApiClient.roles),
         col(ApiClient.secret_hash),
+        col(ApiClient.credential_version),
         col(Tenant.handle),
         col(Tenant.kind),
         col(Tenant.status),
@@ -67,6 +70,7 @@ async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | N
         tenant_active=row.status == TenantStatus.ACTIVE,
         roles=frozenset(row.roles),
         secret_hash=row.secret_hash,
+        credential_version=row.credential_version,
         plan=_plan(row.plan, row.bucket_size, row.restore_rate, row.max_query_cost),
     )
 
@@ -80,3 +84,15 @@ def _plan(
     return PlanLimits(
         name=name, bucket_size=bucket_size, restore_rate=restore_rate, max_query_cost=max_cost
     )
+
+
+async def replace_secret_hash(session: AsyncSession, client: ClientRecord, new_hash: str) -> bool:
+    """Stores the same secret's hash made with today's parameters, unless the
+    secret changed meanwhile. Not a new secret: the credential version stays."""
+    result = await session.execute(
+        update(ApiClient)
+        .where(col(ApiClient.id) == client.id)
+        .where(col(ApiClient.secret_hash) == client.secret_hash)
+        .values(secret_hash=new_hash)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -1,13 +1,15 @@
 """The OAuth 2.0 authorization server: client credentials only (RFC 6749 §4.4).
 
-authlib does the protocol (client authentication, grant dispatch, scope checks,
-§5.2 errors); it is synchronous, so the HTTP layer loads the client record
-asynchronously first and hands it in, and authlib's work (which includes the
-slow argon2 check of the secret) runs in a worker thread.
+authlib does the protocol (grant dispatch, client authentication methods,
+scope checks, §5.2 errors). The slow part of client authentication, the argon2
+check of the secret, is done before, with limits (oaas.auth.credentials); authlib
+is handed the client that passed and the secret it passed with. authlib is
+synchronous, so the HTTP layer runs it in a worker thread.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,17 +26,18 @@ from joserfc.jwk import KeySet
 
 from oaas.auth.clients import ClientRecord
 from oaas.auth.keys import ALGORITHM, KeyStore
+from oaas.auth.tokens import CREDENTIAL_VERSION_CLAIM
 from oaas.policy import SCOPES
-from oaas.tenancy.secrets import verify_decoy, verify_secret
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class OAuthClient(ClientMixin):  # type: ignore[misc]
-    """authlib's view of a client record."""
+    """authlib's view of a client record whose secret was checked already."""
 
-    def __init__(self, record: ClientRecord) -> None:
+    def __init__(self, record: ClientRecord, verified_secret: str) -> None:
         self.record = record
+        self._verified_secret = verified_secret
 
     def get_client_id(self) -> str:
         return self.record.client_id
@@ -55,7 +58,11 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return verify_secret(self.record.secret_hash, client_secret)
+        # The secret authlib read from the request is the one that was verified.
+        return hmac.compare_digest(
+            client_secret.encode("utf-8", "surrogatepass"),
+            self._verified_secret.encode("utf-8", "surrogatepass"),
+        )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return endpoint == "token" and method in AUTH_METHODS
@@ -113,6 +120,7 @@ class _TokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
             "tenant": record.tenant_handle,
             "tenant_kind": record.tenant_kind.value,
             "roles": sorted(record.roles),
+            CREDENTIAL_VERSION_CLAIM: record.credential_version,
         }
 
 
@@ -159,15 +167,21 @@ class TokenIssuer:
         self._token_uri = f"{issuer}/oauth/token"
 
     def issue(
-        self, headers: Mapping[str, str], form: dict[str, str], client: ClientRecord | None
+        self,
+        headers: Mapping[str, str],
+        form: dict[str, str],
+        client: ClientRecord | None,
+        verified_secret: str | None,
     ) -> TokenResponse:
+        """`client`: the one whose `verified_secret` was checked (oaas.auth.credentials),
+        or None when no client authenticated (authlib then answers the request's error)."""
         server = _Server(self._generator)
         # A suspended tenant's clients do not exist as far as the token endpoint goes.
         server._client = (
-            OAuthClient(client) if client is not None and client.tenant_active else None
+            OAuthClient(client, verified_secret)
+            if client is not None and client.tenant_active and verified_secret
+            else None
         )
-        if server._client is None:
-            verify_decoy()
         response: TokenResponse = server.create_token_response(
             _FormRequest(self._token_uri, headers, form)
         )

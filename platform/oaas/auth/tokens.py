@@ -16,6 +16,9 @@ from oaas.auth.clients import ClientRecord
 from oaas.auth.keys import ALGORITHM, KeyStore
 from oaas.policy import Principal, TenantKind
 
+# The client's credential version when the token was issued (oaas.auth.clients).
+CREDENTIAL_VERSION_CLAIM = "credential_version"
+
 
 class TokenRejected(Exception):
     """The token is not one of ours, is expired, or its client or tenant is gone."""
@@ -98,8 +101,9 @@ def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Princ
     """The caller as it stands now: a token outlives nothing that was taken away.
 
     The client the token was issued to must still exist (the same registration,
-    not one created again under its id) in the tenant the token names, the tenant
-    must be active, and the roles and scopes are cut back to what the client holds today.
+    not one created again under its id) in the tenant the token names, with the
+    secret it had then (the same credential version), the tenant must be active,
+    and the roles and scopes are cut back to what the client holds today.
     """
     roles, scope = claims["roles"], claims.get("scope") or ""
     if not isinstance(roles, list) or not isinstance(scope, str):
@@ -113,6 +117,8 @@ def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Princ
     token_scopes = frozenset(scope.split())
     if client is None or client.tenant_id != tenant_id or client.id != client_uuid:
         raise TokenRejected("client no longer exists")
+    if _credential_version(claims) != client.credential_version:
+        raise TokenRejected("the client's secret was replaced after the token was issued")
     if not client.tenant_active:
         raise TokenRejected("tenant suspended")
     roles = token_roles & client.roles
@@ -124,3 +130,14 @@ def principal_from(claims: dict[str, Any], client: ClientRecord | None) -> Princ
         roles=roles,
         scopes=token_scopes & client.allowed_scopes,
     )
+
+
+def _credential_version(claims: dict[str, Any]) -> int:
+    """The version the token was issued under. A token without the claim counts
+    as 0, the version every client starts at: such a token (issued by a gateway
+    that kept no versions) lives out its lifetime unless the secret is replaced,
+    rather than every client being logged out by an upgrade."""
+    version = claims.get(CREDENTIAL_VERSION_CLAIM, 0)
+    if type(version) is not int:  # bool is an int, and no version
+        raise TokenRejected("malformed claims: credential_version must be an integer")
+    return version

@@ -2,10 +2,12 @@
 
 SQLite allows one writer at a time. A pool of writers that each start a deferred
 transaction and later try to upgrade their lock fail with "database is locked"
-under load (FIELD-NOTES.md), so on SQLite writes go through a second engine with
+under load (measured: 2 s lock timeouts with 32 writers on a pool of 15), so on SQLite writes go through a second engine with
 a single connection whose transactions start with `BEGIN IMMEDIATE`; other
 processes wait on the busy timeout. Reads use a pool and WAL lets them run beside
-the writer. PostgreSQL uses one pooled engine for both.
+the writer. PostgreSQL uses one pooled engine for both, and a second, smaller one
+for the platform's own work across tenants: the scope `all` is honoured only for
+the role `oaas_system`, over a login of its own (oaas.db.roles).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from oaas.db.roles import SYSTEM_ROLE
 from oaas.db.scoping import SYSTEM_SCOPE, RowScope, ScopedSession
+from oaas.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 CONNECT_TIMEOUT_SECONDS = 5
@@ -58,11 +62,22 @@ _SET_SCOPE = text(
 )
 
 
-def _postgres_engine(url: str, *, role: str | None, echo: bool) -> AsyncEngine:
-    engine = create_async_engine(
+def _postgres_engine(
+    url: str, *, role: str | None, echo: bool, pool_size: int = 10, max_overflow: int = 20
+) -> AsyncEngine:
+    # Fail fast when the server does not answer (readiness probes, start-up).
+    connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+    if role is not None:
+        # The connection works as `role`, which owns no table and so is held by
+        # row-level security. Set when the session starts, not by a statement: a
+        # `SET ROLE` run in the driver's implicit first transaction is undone by that
+        # transaction's rollback. When the login is the role itself (oaas.db.roles),
+        # SET ROLE NONE or RESET ROLE gain nothing.
+        connect_args["server_settings"] = {"role": role}
+    return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         # No ping per checkout: it is a round trip (BEGIN; ROLLBACK) on every unit of
         # work. A connection the server dropped fails its statement instead, which
         # SQLAlchemy detects as a disconnect and answers by emptying the pool; the
@@ -70,20 +85,8 @@ def _postgres_engine(url: str, *, role: str | None, echo: bool) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=1800,
         echo=echo,
-        # Fail fast when the server does not answer (readiness probes, start-up).
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args=connect_args,
     )
-    if role is not None:
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # From here on the connection has the privileges of `role`, which owns
-            # no table and so is held by row-level security.
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f'SET ROLE "{role}"')
-            cursor.close()
-
-    return engine
 
 
 async def _apply_scope(session: AsyncSession, scope: RowScope) -> None:
@@ -137,26 +140,71 @@ async def _ended(session: AsyncSession, *, write: bool) -> AsyncIterator[None]:
 class Database:
     """The engines of one database and the sessions made from them.
 
-    `role`: on PostgreSQL, the role every connection switches to (see
-    migration 0004); None keeps the login role's own privileges.
+    `role`: on PostgreSQL, the role every connection works as from its start
+    (see migration 0004); None keeps the login role's own privileges. Sessions of
+    the scope `all` go to `system_url` as `system_role` (by default the same
+    login and role: then nothing sees more than the login does).
     """
 
-    def __init__(self, url: str, *, role: str | None = None, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        role: str | None = None,
+        system_url: str | None = None,
+        system_role: str | None = None,
+        echo: bool = False,
+    ) -> None:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self.role = role if self.dialect == "postgresql" else None
         if self.dialect == "sqlite":
             self.read_engine = _sqlite_engine(url, begin="BEGIN", pool_size=8)
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
-        else:
-            engine = _postgres_engine(url, role=self.role, echo=echo)
-            self.read_engine = self.write_engine = engine
-        self._readers = async_sessionmaker(
-            self.read_engine, expire_on_commit=False, sync_session_class=ScopedSession
+            self.system_engine = self.read_engine
+            self._readers = self._sessions(self.read_engine)
+            self._writers = self._sessions(self.write_engine)
+            self._system_readers, self._system_writers = self._readers, self._writers
+            return
+        engine = _postgres_engine(url, role=self.role, echo=echo)
+        self.read_engine = self.write_engine = engine
+        self._readers = self._writers = self._sessions(engine)
+        system_url = system_url or url
+        if (system_url, system_role) == (url, self.role):
+            self.system_engine = engine
+            self._system_readers = self._system_writers = self._readers
+            return
+        # Token lookups, the intake worker, SLI flushes and platform admins: fewer at once.
+        self.system_engine = _postgres_engine(
+            system_url, role=system_role, echo=echo, pool_size=5, max_overflow=10
         )
-        self._writers = async_sessionmaker(
-            self.write_engine, expire_on_commit=False, sync_session_class=ScopedSession
+        self._system_readers = self._system_writers = self._sessions(self.system_engine)
+
+    @classmethod
+    def for_application(cls, settings: Settings) -> Database:
+        """Tenants' work as `settings.app_role` over OAAS_DATABASE_URL, the platform's
+        own as oaas_system over OAAS_SYSTEM_DATABASE_URL (oaas.db.roles)."""
+        return cls(
+            settings.database_url,
+            role=settings.app_role,
+            system_url=settings.system_url,
+            system_role=SYSTEM_ROLE if settings.app_role else None,
         )
+
+    @staticmethod
+    def _sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+        return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=ScopedSession)
+
+    def _factory(self, *, write: bool, scope: RowScope) -> async_sessionmaker[AsyncSession]:
+        if scope.mode == "all":
+            return self._system_writers if write else self._system_readers
+        return self._writers if write else self._readers
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Each engine once."""
+        found = (self.read_engine, self.write_engine, self.system_engine)
+        return tuple({id(engine): engine for engine in found}.values())
 
     @property
     def is_sqlite(self) -> bool:
@@ -171,7 +219,7 @@ class Database:
         security, so a pooled connection never carries it into the next
         transaction.
         """
-        factory = self._writers if write else self._readers
+        factory = self._factory(write=write, scope=scope)
         async with factory(info={"row_scope": scope}) as session, _ended(session, write=write):
             if self.dialect == "postgresql":
                 await _apply_scope(session, scope)
@@ -195,9 +243,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.read_engine.dispose()
-        if self.write_engine is not self.read_engine:
-            await self.write_engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 class RequestTransaction:
@@ -206,14 +253,15 @@ class RequestTransaction:
     The bearer check's client lookup (in the scope of the token's own tenant) and
     then the operation's unit of work (under the caller's scope) run in the same
     transaction: a separate one cost a session, a BEGIN and a ROLLBACK, about
-    0.5 ms of CPU on every request. On SQLite writes go to the one writer
-    connection, so a writing operation lets the lookup's reader go and takes its
-    own transaction there; reads stay in the lookup's.
+    0.5 ms of CPU on every request. An operation that needs other connections
+    lets the lookup's go and takes its own transaction: on SQLite a write (the one
+    writer connection), on PostgreSQL a platform admin's (the system login).
     """
 
     def __init__(self, database: Database) -> None:
         self._database = database
         self._session: AsyncSession | None = None
+        self._factory: async_sessionmaker[AsyncSession] | None = None
         # The scope the open transaction carries (RowScope equality is mode and tenant,
         # exactly what `_apply_scope` sets on PostgreSQL).
         self._scope_set: RowScope | None = None
@@ -226,8 +274,12 @@ class RequestTransaction:
         verified token names; a merchant's operation runs in that very scope, so
         it does not have to be set a second time.
         """
+        factory = self._database._factory(write=False, scope=scope)
+        if self._factory is not factory:
+            await self.close()
         if self._session is None:
-            self._session = self._database._readers(info={"row_scope": scope})
+            self._session = factory(info={"row_scope": scope})
+            self._factory = factory
         if self._scope_set != scope:
             await _apply_scope(self._session, scope)
             self._scope_set = scope
@@ -236,7 +288,7 @@ class RequestTransaction:
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool, scope: RowScope) -> AsyncIterator[AsyncSession]:
         """`Database.session`, in the lookup's transaction when there is one."""
-        if write and not self._database.reads_and_writes_share_an_engine:
+        if self._factory is not self._database._factory(write=write, scope=scope):
             await self.close()
         session = self._session
         if session is None:
@@ -254,6 +306,7 @@ class RequestTransaction:
     async def close(self) -> None:
         """Ends the request: whatever the unit of work left open is rolled back."""
         self._scope_set = None
+        self._factory = None
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -4,7 +4,6 @@ platform admins everyone's."""
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,7 +11,7 @@ from strawberry.scalars import JSON
 from oaas.audit import log as audit
 from oaas.audit.models import AuditEntry as AuditRow
 from oaas.graphql.context import Info
-from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
+from oaas.graphql.ids import decode_keyset_cursor, encode_keyset_cursor, to_global_id
 from oaas.graphql.loaders import tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
@@ -69,18 +68,7 @@ class AuditEntryConnection:
 
 
 def _cursor(row: AuditRow) -> str:
-    return encode_cursor(row.at.isoformat(), str(row.id))
-
-
-def _parse(cursor: str) -> tuple[datetime, UUID] | None:
-    parts = decode_cursor(cursor, 2)
-    if parts is None:
-        return None
-    try:
-        at, entry_id = datetime.fromisoformat(parts[0]), UUID(parts[1])
-    except ValueError:
-        return None
-    return (at, entry_id) if at.tzinfo is not None else None
+    return encode_keyset_cursor(row.at, row.id)
 
 
 @strawberry.type
@@ -94,7 +82,7 @@ class AuditQuery:
         self, info: Info, first: int = 20, after: str | None = None, tenant: str | None = None
     ) -> AuditEntryConnection:
         first = max(0, min(first, MAX_PAGE))
-        before = _parse(after) if after is not None else None
+        before = decode_keyset_cursor(after) if after is not None else None
         empty = AuditEntryConnection(
             edges=[], page_info=AuditLogPageInfo(has_next_page=False, end_cursor=None)
         )

@@ -18,6 +18,7 @@ from oaas.quotas.buckets import Buckets, MemoryBuckets
 from oaas.quotas.plans import STANDARD, PlanLimits
 from oaas.settings import Settings
 from oaas.sharing.service import PartnerAccess
+from oaas.sharing.views import Viewer
 
 
 @dataclass
@@ -40,6 +41,10 @@ class Context:
     loaders: dict[str, Any] = field(default_factory=dict)
     # A partner's grants by merchant, read once per request (graphql.shared_fields).
     partner_access: dict[UUID, PartnerAccess] | None = None
+    # The nodes a partner operates (merchant -> node id -> code) and the partner as a
+    # reader of each merchant's orders, made once per request (graphql.shared_fields).
+    operated_nodes: dict[UUID, dict[UUID, str]] | None = None
+    viewers: dict[UUID, Viewer] = field(default_factory=dict)
 
     @property
     def session(self) -> AsyncSession:

@@ -15,15 +15,18 @@ from sqlalchemy import select, tuple_
 from strawberry.dataloader import DataLoader
 
 from oaas.db import entity_table
-from oaas.graphql.context import Context
+from oaas.graphql.context import Context, Info
 from oaas.graphql.loaders import loader
+from oaas.graphql.shared_fields import require_shared
 from oaas.lifecycle.placement import holds
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import OrderRecord
+from oaas.policy.shares import SharedField
 from oaas.risk.facts import RiskAssessment as DomainAssessment
 from oaas.risk.facts import RiskLevel
 from oaas.risk.service import assessments_of
 from oaas.routing.models import RoutingDecisionRow
+from oaas.routing.views import SeenDecision
 
 decisions = entity_table(RoutingDecisionRow)
 RiskLevelType = strawberry.enum(RiskLevel, name="RiskLevel")
@@ -44,14 +47,32 @@ class RoutingCandidate:
     eligible: bool = strawberry.field(description="May ship the whole order alone.")
     partial: bool = strawberry.field(description="May take part in a split shipment.")
     reasons: list[str] = strawberry.field(description="Why it is not eligible.")
-    transport_cost: Decimal
     transport_currency: str = strawberry.field(description="The currency of the nodes' costs.")
     distance_km: float | None
     expected_hours: float = strawberry.field(description="Learned estimate, else the promise.")
     promised_hours: float
     estimate_version: int
-    score: float | None = strawberry.field(description="Lower is better; null when ruled out.")
-    components: ScoreComponents | None
+    cost: strawberry.Private[Decimal | None]
+    score_value: strawberry.Private[float | None]
+    score_components: strawberry.Private[ScoreComponents | None]
+    merchant_id: strawberry.Private[UUID]
+
+    @strawberry.field(description="Hidden by the LOGISTICS share profile.")
+    def transport_cost(self, info: Info) -> Decimal | None:
+        require_shared(info, self.merchant_id, SharedField.CANDIDATE_TRANSPORT_COST)
+        return self.cost
+
+    @strawberry.field(
+        description="Lower is better; null when ruled out. Hidden by the LOGISTICS share profile."
+    )
+    def score(self, info: Info) -> float | None:
+        require_shared(info, self.merchant_id, SharedField.CANDIDATE_SCORE)
+        return self.score_value
+
+    @strawberry.field(description="Hidden by the LOGISTICS share profile.")
+    def components(self, info: Info) -> ScoreComponents | None:
+        require_shared(info, self.merchant_id, SharedField.CANDIDATE_COMPONENTS)
+        return self.score_components
 
 
 @strawberry.type
@@ -76,17 +97,26 @@ class RoutingDecision:
         description="Why not routed: NO_NODES, NO_STOCK, NO_NODE_SERVES_REGION, NO_CAPACITY, "
         "SPLIT_NOT_ALLOWED, SPLIT_TOO_WIDE."
     )
-    explanation: str = strawberry.field(description="One sentence for customer service.")
+    explanation: str = strawberry.field(
+        description="One sentence for customer service. A partner whose share profile "
+        "redacts it reads one built from its own nodes' part of the decision."
+    )
     destination_region: str
     profile_version: int
-    candidates: list[RoutingCandidate]
-    assignments: list[RoutingAssignment]
+    candidates: list[RoutingCandidate] = strawberry.field(
+        description="Every candidate node; a partner's share profile may show only the "
+        "nodes it operates."
+    )
+    assignments: list[RoutingAssignment] = strawberry.field(
+        description="Where each line ships from; a partner's share profile may show only "
+        "the nodes it operates."
+    )
     settlement: str | None = strawberry.field(
         description="What became of the reservation: released (cancel, re-route) or shipped."
     )
 
     @classmethod
-    def of(cls, row: RoutingDecisionRow, currency: str) -> RoutingDecision:
+    def of(cls, row: SeenDecision, currency: str, merchant_id: UUID) -> RoutingDecision:
         return cls(
             sequence=row.sequence,
             trigger=row.trigger,
@@ -96,7 +126,7 @@ class RoutingDecision:
             explanation=row.explanation,
             destination_region=row.destination_region,
             profile_version=row.profile_version,
-            candidates=[_candidate(c, currency) for c in row.candidates],
+            candidates=[_candidate(c, currency, merchant_id) for c in row.candidates],
             assignments=[
                 RoutingAssignment(
                     node_code=a["code"],
@@ -108,25 +138,28 @@ class RoutingDecision:
         )
 
 
-def _candidate(data: dict[str, Any], order_currency: str) -> RoutingCandidate:
+def _candidate(data: dict[str, Any], order_currency: str, merchant_id: UUID) -> RoutingCandidate:
+    """One candidate of a decision as the reader may see it: hidden values are not in `data`."""
     components = data.get("components")
     currency = data.get("currency", order_currency)
     exponent = currency_exponent(currency)
+    cost_minor = data.get("transport_cost_minor")
     return RoutingCandidate(
         node_code=data["code"],
         eligible=data["eligible"],
         partial=data["partial"],
         reasons=list(data["reasons"]),
-        transport_cost=from_minor(
-            int(data["transport_cost_minor"]), 2 if exponent is None else exponent
-        ),
+        cost=from_minor(int(cost_minor), 2 if exponent is None else exponent)
+        if cost_minor is not None
+        else None,
         transport_currency=currency,
         distance_km=data.get("distance_km"),
         expected_hours=data["expected_hours"],
         promised_hours=data["promised_hours"],
         estimate_version=data["estimate_version"],
-        score=data.get("score"),
-        components=ScoreComponents(**components) if components else None,
+        score_value=data.get("score"),
+        score_components=ScoreComponents(**components) if components else None,
+        merchant_id=merchant_id,
     )
 
 

@@ -3,6 +3,10 @@
 Each violation is a GraphQL error with `extensions.code = "QUERY_REJECTED"`
 whose message names the limit and the value. Anchors: OWASP's GraphQL cheat
 sheet and GraphQL Armor's defaults, loosened a little for real integrations.
+
+Depth, aliases and the selections a document expands to are measured with
+every fragment's figures computed once (`oaas.graphql.fragments`), so the
+check costs time linear in the document whatever its fragments spread.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import graphql.validation.rules.overlapping_fields_can_be_merged as overlapping_fields
 from graphql import (
     ASTValidationRule,
     FieldNode,
@@ -23,8 +28,18 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
 )
+from graphql.language.parser import MAX_NESTING_DEPTH
+from graphql.validation.validate import ValidationAbortedError
+
+from oaas.graphql.fragments import dependency_order, fragments_of
 
 REJECTED = "QUERY_REJECTED"
+
+# Steps graphql-core may spend checking that repeated fields can be merged, in
+# pairs, before it aborts validation. Its default (500,000) let 400 repeats of
+# `tenant { handle }` run for seconds; the queries of the test suite spend none.
+OVERLAP_BUDGET = 5_000
+overlapping_fields.MAX_COMPLEXITY_BUDGET = OVERLAP_BUDGET
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,8 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 5_000
+    # Fragments may not make a document select more than its tokens could spell out.
+    max_selections: int = 5_000
     max_list_items: int = 250
     max_page: int = 100
 
@@ -40,70 +57,84 @@ def rejected(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": REJECTED})
 
 
-def _depth(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    seen: frozenset[str] = frozenset(),
-) -> int:
-    deepest = 0
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            if selection.name.value.startswith("__"):
-                continue  # introspection has its own switch
-            below = _depth(selection.selection_set, fragments, seen)
-            deepest = max(deepest, 1 + below)
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, seen))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, seen | {name}))
-    return deepest
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A selection set's figures with its fragments spread in place."""
+
+    depth: int = 0
+    aliases: int = 0
+    selections: int = 0  # what a walk that expands every spread would visit
 
 
-def _aliases(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    seen: frozenset[str] = frozenset(),
-) -> int:
-    count = 0
-    for selection in selection_set.selections if selection_set else ():
+EMPTY = Shape()
+
+
+def _combine(shapes: Iterator[Shape]) -> Shape:
+    depth = aliases = selections = 0
+    for shape in shapes:
+        depth = max(depth, shape.depth)
+        aliases += shape.aliases
+        selections += shape.selections
+    return Shape(depth, aliases, selections)
+
+
+class ShapeMeter:
+    """Shapes of one document's selection sets, each fragment measured once."""
+
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
+        self._fragments: dict[str, Shape] = {}
+        for name in dependency_order(fragments):
+            self._fragments[name] = self.measure(fragments[name].selection_set)
+
+    def measure(self, selection_set: SelectionSetNode | None) -> Shape:
+        if selection_set is None:
+            return EMPTY
+        return _combine(self._selection(s) for s in selection_set.selections)
+
+    def _selection(self, selection: object) -> Shape:
         if isinstance(selection, FieldNode):
-            count += (1 if selection.alias else 0) + _aliases(
-                selection.selection_set, fragments, seen
+            below = self.measure(selection.selection_set)
+            # Introspection has its own switch; it counts only as a selection.
+            introspection = selection.name.value.startswith("__")
+            return Shape(
+                depth=0 if introspection else 1 + below.depth,
+                aliases=(1 if selection.alias else 0) + below.aliases,
+                selections=1 + below.selections,
             )
-        elif isinstance(selection, InlineFragmentNode):
-            count += _aliases(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                count += _aliases(fragment.selection_set, fragments, seen | {name})
-    return count
+        if isinstance(selection, InlineFragmentNode):
+            return self.measure(selection.selection_set)
+        if isinstance(selection, FragmentSpreadNode):
+            # Unknown or cyclic spreads are other rules' errors; they add nothing here.
+            shape = self._fragments.get(selection.name.value, EMPTY)
+            return Shape(shape.depth, shape.aliases, 1 + shape.selections)
+        return EMPTY
+
+
+def shape_problems(shape: Shape, limits: Limits) -> list[str]:
+    problems = []
+    if shape.depth > limits.max_depth:
+        problems.append(f"query depth is {shape.depth}; the limit is {limits.max_depth}")
+    if shape.aliases > limits.max_aliases:
+        problems.append(
+            f"the query uses {shape.aliases} aliases; the limit is {limits.max_aliases}"
+        )
+    if shape.selections > limits.max_selections:
+        problems.append(
+            f"the query expands to {shape.selections:,} selections with its fragments "
+            f"spread; the limit is {limits.max_selections:,}"
+        )
+    return problems
 
 
 def limits_rule(limits: Limits) -> type[ASTValidationRule]:
     class QueryLimits(ASTValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.fragments = {
-                d.name.value: d
-                for d in context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
+            self.meter = ShapeMeter(fragments_of(context.document))
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-            depth = _depth(node.selection_set, self.fragments)
-            if depth > limits.max_depth:
-                self.report_error(
-                    rejected(f"query depth is {depth}; the limit is {limits.max_depth}")
-                )
-            aliases = _aliases(node.selection_set, self.fragments)
-            if aliases > limits.max_aliases:
-                self.report_error(
-                    rejected(f"the query uses {aliases} aliases; the limit is {limits.max_aliases}")
-                )
+            for problem in shape_problems(self.meter.measure(node.selection_set), limits):
+                self.report_error(rejected(problem))
 
         def enter_list_value(self, node: ListValueNode, *_args: Any) -> None:
             if len(node.values) > limits.max_list_items:
@@ -131,7 +162,17 @@ def oversized_lists(value: Any, limit: int) -> Iterator[str]:
 
 
 def tag_limit_errors(errors: list[GraphQLError]) -> None:
-    """The parser's token limit (strawberry's MaxTokensLimiter) as a QUERY_REJECTED error."""
+    """graphql-core's own limits as QUERY_REJECTED errors: the parser's token limit
+    (strawberry's MaxTokensLimiter), and validation stopped by its error limit or by
+    fragments nested deeper than graphql-core follows."""
     for error in errors:
-        if "Document contains more than" in error.message:
+        if isinstance(error, ValidationAbortedError) and error.message == "Validation aborted.":
+            error.message = (
+                f"the document is too complex to check: fragments nested more than "
+                f"{MAX_NESTING_DEPTH} levels deep, or fields repeated past "
+                f"{OVERLAP_BUDGET:,} steps of comparing them"
+            )
+        if "Document contains more than" in error.message or isinstance(
+            error, ValidationAbortedError
+        ):
             error.extensions = {**(error.extensions or {}), "code": REJECTED}

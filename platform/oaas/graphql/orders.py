@@ -17,20 +17,23 @@ from oaas.graphql.decisions import (
     risk_by_order_loader,
 )
 from oaas.graphql.errors import UserError, run
-from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
+from oaas.graphql.ids import decode_keyset_cursor, encode_keyset_cursor, to_global_id
 from oaas.graphql.inputs import as_utc, order_uuid
 from oaas.graphql.loaders import events_by_order_loader, lines_by_order_loader, tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
-from oaas.graphql.shared_fields import load_partner_access, require_shared
+from oaas.graphql.shared_fields import load_partner_access, require_shared, viewer_for
 from oaas.graphql.tenancy import Tenant
 from oaas.lifecycle import changes, placement
+from oaas.lifecycle.event_views import events_seen_by
 from oaas.orders import service
 from oaas.orders.models import OrderStatus
 from oaas.orders.records import AddressRecord, OrderRecord
 from oaas.orders.repository import MAX_PAGE_SIZE, OrderFilter, OrderRepository, PageCursor
 from oaas.orders.validation import AddressInput as DomainAddress
 from oaas.orders.validation import LineInput, OrderInput
+from oaas.policy.shares import SharedField
+from oaas.routing.views import decision_seen_by
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
 
@@ -56,7 +59,7 @@ class OrderLine:
 
     @strawberry.field(description="Hidden by the LOGISTICS share profile.")
     def unit_price(self, info: Info) -> Decimal | None:
-        require_shared(info, self.merchant_id, "unitPrice")
+        require_shared(info, self.merchant_id, SharedField.LINE_UNIT_PRICE)
         return self.price
 
 
@@ -104,12 +107,12 @@ class Order(Node):
 
     @strawberry.field(description="Hidden by the LOGISTICS share profile.")
     def total(self, info: Info) -> Decimal | None:
-        require_shared(info, self.record.tenant_id, "total")
+        require_shared(info, self.record.tenant_id, SharedField.ORDER_TOTAL)
         return self.record.total
 
     @strawberry.field(description="Hidden by the LOGISTICS share profile.")
     def customer_email(self, info: Info) -> str | None:
-        require_shared(info, self.record.tenant_id, "customerEmail")
+        require_shared(info, self.record.tenant_id, SharedField.ORDER_CUSTOMER_EMAIL)
         return self.record.customer_email
 
     @strawberry.field
@@ -131,31 +134,53 @@ class Order(Node):
 
     @strawberry.field(
         description="The latest routing decision, with every candidate node and why; "
-        "null until the order is routed or found unroutable."
+        "null until the order is routed or found unroutable. A partner sees what its "
+        "share profile shows of it."
     )
     async def routing(self, info: Info) -> RoutingDecision | None:
         history = await decisions_by_order_loader(info.context).load(self.record)
-        return RoutingDecision.of(history[-1], self.record.currency) if history else None
+        if not history:
+            return None
+        viewer = await viewer_for(info, self.record.tenant_id)
+        return RoutingDecision.of(
+            decision_seen_by(history[-1], viewer), self.record.currency, self.record.tenant_id
+        )
 
-    @strawberry.field(description="Every routing decision of this order, oldest first.")
+    @strawberry.field(
+        description="Every routing decision of this order, oldest first, as `routing` "
+        "shows each (a partner: what its share profile shows)."
+    )
     async def routing_history(self, info: Info) -> list[RoutingDecision]:
         history = await decisions_by_order_loader(info.context).load(self.record)
-        return [RoutingDecision.of(row, self.record.currency) for row in history]
+        if not history:
+            return []
+        viewer = await viewer_for(info, self.record.tenant_id)
+        return [
+            RoutingDecision.of(
+                decision_seen_by(row, viewer), self.record.currency, self.record.tenant_id
+            )
+            for row in history
+        ]
 
     @strawberry.field(
         description="The risk check at intake: score, level and the facts behind it. "
         "Hidden by the LOGISTICS share profile."
     )
     async def risk(self, info: Info) -> RiskAssessment | None:
-        require_shared(info, self.record.tenant_id, "risk")
+        require_shared(info, self.record.tenant_id, SharedField.ORDER_RISK)
         found = await risk_by_order_loader(info.context).load(self.record)
         return RiskAssessment.of(found) if found is not None else None
 
-    @strawberry.field(description="Oldest first.")
+    @strawberry.field(
+        description="Oldest first. A partner sees the events its share profile shows, "
+        "some with a message written for partners."
+    )
     async def events(self, info: Info) -> list[OrderEvent]:
+        found = await events_by_order_loader(info.context).load(self.record)
+        viewer = await viewer_for(info, self.record.tenant_id)
         return [
             OrderEvent(type=e.type, at=e.at, actor=e.actor, message=e.message)
-            for e in await events_by_order_loader(info.context).load(self.record)
+            for e in events_seen_by(found, viewer)
         ]
 
 
@@ -256,20 +281,12 @@ class UpdateFulfillmentPayload:
 
 
 def _cursor(record: OrderRecord) -> str:
-    return encode_cursor(record.created_at.isoformat(), str(record.id))
+    return encode_keyset_cursor(record.created_at, record.id)
 
 
 def _parse_cursor(cursor: str) -> PageCursor | None:
-    parts = decode_cursor(cursor, 2)
-    if parts is None:
-        return None
-    try:
-        created_at, order_id = datetime.fromisoformat(parts[0]), UUID(parts[1])
-    except ValueError:
-        return None
-    if created_at.tzinfo is None:  # not a cursor this API made
-        return None
-    return PageCursor(created_at=created_at, id=order_id)
+    decoded = decode_keyset_cursor(cursor)
+    return PageCursor(created_at=decoded[0], id=decoded[1]) if decoded is not None else None
 
 
 @strawberry.type

@@ -22,11 +22,12 @@ from strawberry.types import ExecutionContext
 from oaas.graphql.audit import AuditQuery
 from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.limits import Limits, limits_rule, tag_limit_errors
-from oaas.graphql.masking import MaskUnexpectedErrors
+from oaas.graphql.masking import MaskUnexpectedErrors, remove_suggestions
 from oaas.graphql.operations import RequireOperationName
 from oaas.graphql.orders import OrdersMutation, OrdersQuery
 from oaas.graphql.risk import RiskMutation, RiskQuery
 from oaas.graphql.routing import RoutingMutation, RoutingQuery
+from oaas.graphql.scalars import SCALARS
 from oaas.graphql.sharing import SharingMutation, SharingQuery
 from oaas.graphql.sla import SlaMutation, SlaQuery
 from oaas.graphql.strings import NoUnstorableStrings
@@ -60,6 +61,9 @@ class OaasSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        if self.config.disable_field_suggestions:
+            # Production: strawberry cuts only the field suggestions; no name is suggested.
+            remove_suggestions(errors)
         tag_limit_errors(errors)
         unexpected = [
             e for e in errors if (e.extensions or {}).get("code") not in EXPECTED_ERROR_CODES
@@ -72,6 +76,7 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_query_aliases,
         max_tokens=settings.max_query_tokens,
+        max_selections=settings.max_query_selections,
     )
     # One rule class for the schema's life: ValidationCache keys on the rule classes,
     # so a class made per request would never hit.
@@ -96,5 +101,7 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         mutation=Mutation,
         extensions=schema_extensions,
         execution_context_class=SerialRootExecutionContext,
-        config=StrawberryConfig(disable_field_suggestions=settings.is_production),
+        config=StrawberryConfig(
+            disable_field_suggestions=settings.is_production, scalar_map=SCALARS
+        ),
     )

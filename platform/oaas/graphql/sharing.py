@@ -18,11 +18,13 @@ from oaas.graphql.tenancy import Tenant
 from oaas.sharing import service
 from oaas.sharing.models import OrderAccessGrant as GrantRow
 from oaas.sharing.models import ShareAction, ShareProfile
-from oaas.tenancy import service as tenancy
 from oaas.tenancy.models import Tenant as TenantRow
 
 ShareProfileType = strawberry.enum(
-    ShareProfile, name="ShareProfile", description="LOGISTICS hides total, unitPrice, customerEmail"
+    ShareProfile,
+    name="ShareProfile",
+    description="FULL: the merchant's own view. LOGISTICS: no money, customer email or risk, "
+    "and of routing decisions only the nodes the partner operates (policies/share_policy.csv).",
 )
 ShareActionType = strawberry.enum(ShareAction, name="ShareAction")
 
@@ -102,9 +104,9 @@ class SharingMutation:
         async def work() -> GrantRow:
             session, principal = info.context.session, info.context.principal
             merchant = await session.get_one(TenantRow, principal.tenant_id)
-            partner = await tenancy.find_tenant(session, input.partner)
+            partner = await service.find_partner(session, input.partner)
             if partner is None:
-                raise NotFound(f"no partner {input.partner!r}", ("input", "partner"))
+                raise NotFound("no such partner", ("input", "partner"))
             if not input.actions:
                 raise OaasError(ErrorCode.INVALID, "give at least one action", ("input", "actions"))
             grant, _changed = await service.grant_access(

@@ -3,8 +3,9 @@
 Before execution: the requested cost of the operation (static analysis with
 the variables). Over the plan's `max_query_cost`, QUERY_REJECTED at once; more
 than the tenant's bucket holds, THROTTLED with HTTP 429 and Retry-After, and
-nothing runs. After execution the unused part of the requested cost (pages
-shorter than asked for) is refunded. Every response carries
+nothing runs. After execution the bucket is settled at the actual cost: the
+unused part (pages shorter than asked for) is refunded, and lists longer than
+their declared size are charged. Every response carries
 `extensions.cost` in Shopify's shape.
 """
 
@@ -14,11 +15,12 @@ import math
 from collections.abc import AsyncIterator
 from typing import Any
 
-from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from oaas.graphql.context import Context
 from oaas.graphql.cost import operation_cost
+from oaas.graphql.fragments import fragments_of
 from oaas.graphql.limits import REJECTED, Limits, oversized_lists
 
 THROTTLED = "THROTTLED"
@@ -55,11 +57,8 @@ def make_cost_extension(limits: Limits) -> type[SchemaExtension]:
                 yield
                 return
             schema = self.execution_context.schema._schema
-            fragments = {
-                d.name.value: d
-                for d in self.execution_context.graphql_document.definitions  # type: ignore[union-attr]
-                if isinstance(d, FragmentDefinitionNode)
-            }
+            assert self.execution_context.graphql_document is not None
+            fragments = fragments_of(self.execution_context.graphql_document)
             requested = operation_cost(
                 schema, operation, fragments, variables, max_page=limits.max_page
             )
@@ -98,11 +97,13 @@ def make_cost_extension(limits: Limits) -> type[SchemaExtension]:
                 actual=True,
             )
             available = take.available
-            if actual < requested:
-                refund = await context.buckets.take(
-                    str(context.principal.tenant_id), plan, actual - requested
+            if actual != requested:
+                # Pages shorter than asked for are refunded; lists longer than their
+                # declared size are paid for now, so no answer is free.
+                settled = await context.buckets.take(
+                    str(context.principal.tenant_id), plan, actual - requested, settle=True
                 )
-                available = refund.available
+                available = settled.available
             self._status(requested, actual, available, context)
 
         def _refuse(self, message: str, code: str) -> None:

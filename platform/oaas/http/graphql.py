@@ -30,6 +30,7 @@ class _GraphQLApp(StrictGraphQL):
             allow_queries_via_get=True,
         )
         self.components = components
+        self.max_document_chars = components.settings.max_query_chars
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.scope["state"]

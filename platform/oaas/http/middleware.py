@@ -13,6 +13,9 @@ from oaas.telemetry import get_logger
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 log = get_logger("oaas.http")
+# What a request's log line carries from its state: who called, and the OAuth
+# error a token request was answered with (a client's mistake: info, no trace).
+_LOGGED_STATE = ("tenant", "client", "token_error")
 
 
 class RequestIdMiddleware:
@@ -51,7 +54,7 @@ class RequestIdMiddleware:
                 path=scope["path"],
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
-                **{k: v for k, v in scope["state"].items() if k in ("tenant", "client")},
+                **{k: v for k, v in scope["state"].items() if k in _LOGGED_STATE},
             )
             structlog.contextvars.unbind_contextvars("request_id")
 

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from oaas.auth.credentials import ClientAuthenticator
 from oaas.auth.keys import KeyStore
 from oaas.auth.server import TokenIssuer
 from oaas.auth.tokens import TokenVerifier
@@ -37,6 +38,7 @@ class Components:
     token_verifier: TokenVerifier
     schema: strawberry.Schema
     engines: Engines
+    client_authenticator: ClientAuthenticator
     buckets: Buckets = field(default_factory=MemoryBuckets)
     tracing: Tracing | None = None
 

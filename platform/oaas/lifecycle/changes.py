@@ -84,12 +84,14 @@ async def change_stock(
     operation: Operation,
     rows: list[StockInput],
     prefix: tuple[str, ...] = ("input", "levels"),
+    *,
+    source: str | None = None,
 ) -> tuple[int, int]:
     """Sets stock levels and wakes the merchant's orders waiting for stock.
 
     Answers (levels changed, orders woken); the intake worker routes the woken ones.
     """
-    changed = await set_stock(session, principal, operation, rows, prefix)
+    changed = await set_stock(session, principal, operation, rows, prefix, source=source)
     woken = 0
     if changed:
         async with acting_for(session, RowScope("tenant", operation.merchant.id)):

@@ -143,11 +143,13 @@ async def _hold(
         {"status": OrderStatus.ON_HOLD.value, "updated_at": now},
         EventType.HELD,
         at=now,
-        # Names the signals, never their values: a partner may read this event.
+        # The merchant's sentence; a partner whose profile hides risk reads one rendered
+        # without the figures (oaas.lifecycle.event_views).
         message=f"held for risk review: score {assessment.score} "
         f"(hold at {assessment.hold_threshold})",
         detail={
             "score": assessment.score,
+            "hold_threshold": assessment.hold_threshold,
             "level": assessment.level.value,
             "signals": [fact.signal for fact in assessment.facts if fact.weight > 0],
         },

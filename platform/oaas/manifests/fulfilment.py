@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.lifecycle.changes import change_stock
+from oaas.orders.money import AMOUNT_RULE, parse_amount
 from oaas.policy import Principal, TenantKind
 from oaas.risk.facts import RiskPolicy
 from oaas.risk.service import load_policy, risk_policy, set_risk_policy
@@ -47,6 +48,7 @@ from oaas.routing.validation import (
     NodeInput,
     ProfileInput,
     StockInput,
+    code_key,
     validate_node,
     validate_profile,
     validate_stock,
@@ -54,6 +56,7 @@ from oaas.routing.validation import (
 from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
+from oaas.text import quote
 
 Problems = list[tuple[str, str]]
 NODE_KEYS = (
@@ -182,12 +185,12 @@ _REQUIRED: Any = object()
 
 
 def _decimal(value: Any, where: str, problems: Problems) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite():
-        problems.append((where, f"{value!r} is not an amount"))
+    """An amount as the API reads one: digits in a string, or a whole number (YAML's
+    4.90 is a float, already rounded)."""
+    exact = isinstance(value, str | int) and not isinstance(value, bool)
+    amount = parse_amount(str(value)) if exact else None
+    if amount is None:
+        problems.append((where, f"{quote(value)} is not an amount: give {AMOUNT_RULE}"))
         return Decimal(0)
     return amount
 
@@ -295,9 +298,9 @@ def read_routing(data: Any, path: str, filename: str) -> tuple[RoutingSpec | Non
         spec, found = _node(raw, f"{path}.nodes[{index}]")
         problems.extend(found)
         if spec is not None:
-            if spec.node.code in codes:
+            if code_key(spec.node.code) in codes:
                 problems.append((f"{path}.nodes[{index}].code", f"{spec.node.code} appears twice"))
-            codes.add(spec.node.code)
+            codes.add(code_key(spec.node.code))
             specs.append(spec)
     if problems or merchant is None:
         return None, problems
@@ -412,7 +415,9 @@ async def _apply_node(
         outcome = "created" if created else "updated"
     changes = [("node", name, outcome, "")]
     if spec.stock:
-        changed, _woken = await change_stock(session, principal, operation, list(spec.stock))
+        changed, _woken = await change_stock(
+            session, principal, operation, list(spec.stock), source=where
+        )
         outcome = "updated" if changed else "unchanged"
         changes.append(("stock", name, outcome, f"{changed} levels set" if changed else ""))
     return changes

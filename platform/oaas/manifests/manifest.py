@@ -86,9 +86,12 @@ class ManifestError(Exception):
 class _Reader:
     """Walks one file's data, noting each problem with its path."""
 
-    def __init__(self, filename: str, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, filename: str, environ: Mapping[str, str], *, inline_secrets: bool = True
+    ) -> None:
         self.filename = filename
         self.environ = environ
+        self.inline_secrets = inline_secrets
         self.problems: list[str] = []
 
     def problem(self, path: str, message: str) -> None:
@@ -302,6 +305,14 @@ class _Reader:
             secret, where = value, f"{path}.secret_env"
         else:
             assert inline is not None
+            if not self.inline_secrets:
+                # A secret written in a file ends up in version control and backups.
+                self.problem(
+                    f"{path}.secret",
+                    "inline secrets are refused in production: name an environment "
+                    "variable holding it with secret_env",
+                )
+                return None
             secret, where = inline, f"{path}.secret"
         if len(secret) < MIN_SECRET_LENGTH:
             self.problem(where, f"secret must be at least {MIN_SECRET_LENGTH} characters")
@@ -364,8 +375,16 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = None) -> Manifest:
-    """All files as one manifest, or a ManifestError listing every problem in all of them."""
+def load_manifests(
+    paths: Sequence[Path],
+    environ: Mapping[str, str] | None = None,
+    *,
+    inline_secrets: bool = True,
+) -> Manifest:
+    """All files as one manifest, or a ManifestError listing every problem in all of them.
+
+    `inline_secrets=False` (production) accepts client secrets only through `secret_env`.
+    """
     environ = os.environ if environ is None else environ
     merged = Manifest()
     problems: list[str] = []
@@ -383,7 +402,7 @@ def load_manifests(paths: Sequence[Path], environ: Mapping[str, str] | None = No
             where = f"line {mark.line + 1}" if mark is not None else "?"
             problems.append(f"{name}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})")
             continue
-        reader = _Reader(name, environ)
+        reader = _Reader(name, environ, inline_secrets=inline_secrets)
         manifest = reader.read(document)
         problems.extend(reader.problems)
         merged.tenants.extend(manifest.tenants)

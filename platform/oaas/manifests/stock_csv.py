@@ -20,8 +20,9 @@ from oaas.errors import OaasError, ValidationFailed
 from oaas.lifecycle.changes import change_stock
 from oaas.policy import Principal, system_principal
 from oaas.routing.nodes import Operation, list_nodes
-from oaas.routing.validation import StockInput, validate_stock
+from oaas.routing.validation import StockInput, code_key, validate_stock
 from oaas.tenancy.service import find_tenant
+from oaas.text import quote
 
 COLUMNS = ("node", "sku", "on_hand")
 SYSTEM_PRINCIPAL = system_principal("stock-import")
@@ -92,15 +93,15 @@ async def _check_nodes(
     async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
         operation = await _operation(session, merchant_handle, operator_handle)
         mine = {
-            node.code
+            code_key(node.code)
             for node in await list_nodes(session, SYSTEM_PRINCIPAL, operation)
             if node.partner_tenant_id == operation.partner_id
         }
     problems = [
-        f"{source}: line {number}: no node {row.node!r} "
+        f"{source}: line {number}: no node {quote(row.node)} "
         + (f"operated by {operator_handle}" if operator_handle else "of the merchant's own")
         for number, row in enumerate(rows, start=2)
-        if row.node not in mine
+        if code_key(row.node) not in mine
     ]
     if problems:
         raise StockFileError(problems[:MAX_PROBLEMS])
@@ -135,15 +136,23 @@ async def import_stock(
     progress: Callable[[int], None] = lambda _done: None,
 ) -> ImportResult:
     """Applies the rows batch by batch; a bad batch stops the import with its lines named
-    (the batches before it stay applied, and saying so is the caller's job)."""
+    (the batches before it stay applied, and saying so is the caller's job).
+
+    Each batch is one transaction and one audit entry in the merchant's log: an entry
+    written apart from its batch could be lost while the batch stays applied."""
     await _check_nodes(database, merchant_handle, operator_handle, rows, source)
     changed = woken = 0
     for index, chunk in enumerate(_batches(rows, batch)):
+        # Each batch commits with its own audit entry, naming its lines (the header is line 1).
+        first_line = index * batch + 2
+        lines = f"lines {first_line}-{first_line + len(chunk) - 1} of {source}"
         try:
             async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
                 operation = await _operation(session, merchant_handle, operator_handle)
                 async with acting_for(session, RowScope("tenant", operation.merchant.id)):
-                    done = await change_stock(session, principal, operation, chunk, ("line",))
+                    done = await change_stock(
+                        session, principal, operation, chunk, ("line",), source=lines
+                    )
         except OaasError as error:
             errors = error.errors if isinstance(error, ValidationFailed) else [error]
             problems = [_line_problem(source, e, index * batch) for e in errors[:MAX_PROBLEMS]]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
-    text,
 )
 from sqlmodel import Field
 
@@ -65,7 +65,7 @@ class Order(SQLModel, table=True):
         Index(
             "ix_orders_tenant_address_created",
             "tenant_id",
-            text("lower(ship_line1)"),
+            "ship_line1_key",
             "ship_country",
             "created_at",
         ),
@@ -83,6 +83,12 @@ class Order(SQLModel, table=True):
     customer_email: str | None = Field(default=None, sa_column=Column(String(320)))
     ship_name: str | None = Field(default=None, sa_column=Column(String(200)))
     ship_line1: str = Field(sa_column=Column(String(200), nullable=False))
+    # The street as the velocity check compares it, computed by the database. A column,
+    # not an index on lower(ship_line1): under row-level security PostgreSQL uses an
+    # index only for conditions on leakproof functions, and lower() is none.
+    ship_line1_key: str | None = Field(
+        default=None, sa_column=Column(String(200), Computed("lower(ship_line1)", persisted=True))
+    )
     ship_line2: str | None = Field(default=None, sa_column=Column(String(200)))
     ship_city: str = Field(sa_column=Column(String(100), nullable=False))
     ship_region: str | None = Field(default=None, sa_column=Column(String(100)))

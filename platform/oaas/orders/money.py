@@ -7,6 +7,7 @@ NUMERIC column as a float.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
@@ -68,6 +69,17 @@ def currency_exponent(code: str) -> int | None:
     if pycountry.currencies.get(alpha_3=code) is None:
         return None
     return _EXPONENTS.get(code, 2)
+
+
+# An amount as text: ASCII digits, an optional leading "-" and one "." between digits. Not
+# what Decimal() also reads: exponents, "NaN", "Infinity", "1_000", other scripts' digits.
+AMOUNT = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?", re.ASCII)
+AMOUNT_RULE = 'a string of ASCII digits with an optional "-" and ".", such as "19.90"'
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The amount `text` spells (AMOUNT), or None when it spells none."""
+    return Decimal(text) if AMOUNT.fullmatch(text) else None
 
 
 def to_minor(amount: Decimal, exponent: int) -> int:

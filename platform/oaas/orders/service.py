@@ -29,10 +29,10 @@ from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import OrderRepository, idempotency_keys, lines, order_record_of, orders
 from oaas.orders.state import fulfillment_transition, transition
 from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
-from oaas.policy import Principal, TenantKind, require
-from oaas.sharing.models import ShareAction
+from oaas.policy import Principal, TenantKind, grant_allows, require
 from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
+from oaas.text import quote, text_problem
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 FIRST_ORDER_NUMBER = 1001
@@ -412,13 +412,15 @@ def _check_cancel_lines(
             errors.append(
                 OaasError(
                     ErrorCode.INVALID,
-                    f"the order has no line with sku {item.sku!r}",
+                    f"the order has no line with sku {quote(item.sku)}",
                     (*path, "sku"),
                 )
             )
         elif item.sku in wanted:
             errors.append(
-                OaasError(ErrorCode.INVALID, f"sku {item.sku!r} is listed twice", (*path, "sku"))
+                OaasError(
+                    ErrorCode.INVALID, f"sku {quote(item.sku)} is listed twice", (*path, "sku")
+                )
             )
         elif item.quantity < 1:
             errors.append(
@@ -428,7 +430,7 @@ def _check_cancel_lines(
             errors.append(
                 OaasError(
                     ErrorCode.INVALID,
-                    f"cannot cancel {item.quantity} of {item.sku!r}: {line.remaining} remain",
+                    f"cannot cancel {item.quantity} of {quote(item.sku)}: {line.remaining} remain",
                     (*path, "quantity"),
                 )
             )
@@ -450,15 +452,13 @@ async def update_fulfillment(
 ) -> OrderRecord:
     require(principal, "fulfillment:update")
     for name, value in (("trackingNumber", tracking_number), ("carrier", carrier)):
-        if value is not None and not (1 <= len(value) <= 100 and value.isprintable()):
-            raise OaasError(
-                ErrorCode.INVALID, f"{name} must be 1 to 100 printable characters", ("input", name)
-            )
+        if value is not None and (problem := text_problem(value, limit=100)) is not None:
+            raise OaasError(ErrorCode.INVALID, f"{name} {problem}", ("input", name))
     repository = OrderRepository(session, principal)
     order = await _locked_order(repository, order_id, ("input", "orderId"))
     if principal.tenant_kind is TenantKind.PARTNER:
         access = (await partner_access(session, principal.tenant_id)).get(order.tenant_id)
-        if access is None or ShareAction.UPDATE_FULFILLMENT not in access.actions:
+        if access is None or not grant_allows(access.actions, "fulfillment:update"):
             raise OaasError(
                 ErrorCode.FORBIDDEN,
                 "the merchant shares this order for reading only, not for fulfilment updates",

@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.orders.money import currency_exponent, is_country, to_minor
+from oaas.text import quote, text_problem
 
 MAX_LINES = 250
 MAX_SKU_LENGTH = 64
@@ -113,14 +114,9 @@ def _check_text(
     name = str(path[-1])
     if value is None:
         return
-    if required and not value.strip():
-        errors.append(_invalid(f"{name} must not be blank", *path))
-    elif len(value) > TEXT_LIMITS.get(name, 255):
-        errors.append(
-            _invalid(f"{name} must be at most {TEXT_LIMITS.get(name, 255)} characters", *path)
-        )
-    elif not value.isprintable():
-        errors.append(_invalid(f"{name} must not contain control characters", *path))
+    problem = text_problem(value, limit=TEXT_LIMITS.get(name, 255), required=required)
+    if problem is not None:
+        errors.append(_invalid(f"{name} {problem}", *path))
 
 
 def validate_order(order: OrderInput) -> ValidOrder:
@@ -128,7 +124,9 @@ def validate_order(order: OrderInput) -> ValidOrder:
     exponent = currency_exponent(order.currency)
     if exponent is None:
         errors.append(
-            _invalid(f"currency {order.currency!r} is not an ISO 4217 currency code", "currency")
+            _invalid(
+                f"currency {quote(order.currency)} is not an ISO 4217 currency code", "currency"
+            )
         )
     if order.external_id is not None and not 1 <= len(order.external_id) <= MAX_EXTERNAL_ID:
         errors.append(
@@ -175,7 +173,9 @@ def _check_address(errors: list[OaasError], address: AddressInput) -> None:
     if not is_country(address.country):
         errors.append(
             _invalid(
-                f"country {address.country!r} is not an ISO 3166-1 alpha-2 code", base, "country"
+                f"country {quote(address.country)} is not an ISO 3166-1 alpha-2 code",
+                base,
+                "country",
             )
         )
 
@@ -203,7 +203,7 @@ def _check_lines(
         elif line.sku in seen:
             errors.append(
                 _invalid(
-                    f"sku {line.sku!r} is already on line {seen[line.sku]}: give one line per sku",
+                    f"sku {quote(line.sku)} is already on line {seen[line.sku]}: give one line per sku",
                     "lines",
                     index,
                     "sku",

@@ -7,6 +7,13 @@ from uuid import UUID
 from oaas.errors import Forbidden
 from oaas.policy.enforcer import ACTION_SCOPES, SCOPES, Policy, PolicyError, default_policy
 from oaas.policy.principal import Principal, TenantKind, system_principal
+from oaas.policy.shares import (
+    SharePolicy,
+    ShareProfile,
+    default_share_policy,
+    grant_allows,
+    share_view,
+)
 
 
 def is_allowed(principal: Principal, action: str, resource_tenant_id: UUID | None = None) -> bool:
@@ -32,9 +39,14 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Principal",
+    "SharePolicy",
+    "ShareProfile",
     "TenantKind",
     "default_policy",
+    "default_share_policy",
+    "grant_allows",
     "is_allowed",
     "require",
+    "share_view",
     "system_principal",
 ]

@@ -28,7 +28,8 @@ ACTION_SCOPES: dict[str, str | None] = {
     "risk:write": "settings:write",
 }
 
-SCOPES = ("orders:read", "orders:write", "fulfillment:write", "shares:write", "admin")
+# Every scope a token may carry: the ones the actions above need.
+SCOPES = tuple(dict.fromkeys(s for s in ACTION_SCOPES.values() if s is not None))
 
 
 def policies_dir() -> Path:

@@ -25,8 +25,12 @@ class Take:
 
 
 class Buckets(Protocol):
-    async def take(self, tenant: str, plan: PlanLimits, cost: float) -> Take:
-        """Takes `cost` points if that many are available; a negative cost refunds."""
+    async def take(
+        self, tenant: str, plan: PlanLimits, cost: float, *, settle: bool = False
+    ) -> Take:
+        """Takes `cost` points if that many are available; a negative cost refunds.
+        `settle` takes them whatever is left: a query that cost more than it asked for
+        pays the rest, and the bucket may go below zero until it refills."""
         ...
 
     async def close(self) -> None: ...
@@ -37,11 +41,13 @@ class MemoryBuckets:
         self._state: dict[str, tuple[float, float]] = {}
         self._lock = asyncio.Lock()
 
-    async def take(self, tenant: str, plan: PlanLimits, cost: float) -> Take:
+    async def take(
+        self, tenant: str, plan: PlanLimits, cost: float, *, settle: bool = False
+    ) -> Take:
         now = time.monotonic()
         available, at = self._state.get(tenant, (float(plan.bucket_size), now))
         available = min(float(plan.bucket_size), available + (now - at) * plan.restore_rate)
-        allowed = cost <= available or cost <= 0
+        allowed = settle or cost <= available or cost <= 0
         if allowed:
             available = min(float(plan.bucket_size), available - cost)
         self._state[tenant] = (available, now)
@@ -55,6 +61,7 @@ _TAKE_SCRIPT = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local settle = ARGV[4] == '1'
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 local state = redis.call('HMGET', KEYS[1], 'available', 'at')
@@ -62,7 +69,7 @@ local available = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
 available = math.min(capacity, available + math.max(0, now - at) / 1000 * rate)
 local allowed = 0
-if cost <= available or cost <= 0 then
+if settle or cost <= available or cost <= 0 then
   available = math.min(capacity, available - cost)
   allowed = 1
 end
@@ -80,9 +87,12 @@ class RedisBuckets:
         self._script = self._redis.register_script(_TAKE_SCRIPT)
         self._prefix = prefix
 
-    async def take(self, tenant: str, plan: PlanLimits, cost: float) -> Take:
+    async def take(
+        self, tenant: str, plan: PlanLimits, cost: float, *, settle: bool = False
+    ) -> Take:
         allowed, available = await self._script(
-            keys=[self._prefix + tenant], args=[plan.bucket_size, plan.restore_rate, cost]
+            keys=[self._prefix + tenant],
+            args=[plan.bucket_size, plan.restore_rate, cost, "1" if settle else "0"],
         )
         return Take(allowed=bool(int(allowed)), available=float(available))
 

@@ -5,9 +5,40 @@ anyone can read or that hand out addresses for minutes; it is not exhaustive, an
 new services appear all the time. Merchants add their own domains through
 `RiskPolicy.extra_disposable_domains`. A domain here also matches its subdomains
 (x.mailinator.com), so entries are registrable domains, in lower case.
+
+A merchant's own entries are checked as domain names (`normalised_domain`) and kept
+in the form email addresses carry them after validation: lower case, Unicode labels.
 """
 
 from __future__ import annotations
+
+import idna
+
+# RFC 1035: 253 characters in the dotted form, 63 per label (the idna package checks both
+# on the ASCII form, where an internationalised label is longer).
+MAX_DOMAIN_LENGTH = 253
+
+
+def normalised_domain(text: str) -> str:
+    """`text` as a domain name: lower case, Unicode labels (IDNA 2008 with the UTS 46
+    mapping, as email-validator reads addresses), without the "@" or "." merchants often
+    type first or a trailing dot. Raises ValueError saying why `text` is not one."""
+    candidate = text.strip().lstrip("@.").rstrip(".")
+    if not candidate:
+        raise ValueError("must not be blank")
+    if len(candidate) > MAX_DOMAIN_LENGTH:
+        raise ValueError(f"must be at most {MAX_DOMAIN_LENGTH} characters")
+    try:
+        ascii_form = idna.encode(candidate, uts46=True, std3_rules=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise ValueError(f"is not a domain name ({error})") from error
+    labels = ascii_form.split(".")
+    if len(labels) < 2:
+        raise ValueError("must have at least two labels, such as example.com")
+    if labels[-1].isdigit():
+        raise ValueError("is not a domain name (the last label is a number)")
+    return idna.decode(ascii_form)
+
 
 DISPOSABLE_DOMAINS: frozenset[str] = frozenset(
     {

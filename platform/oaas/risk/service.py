@@ -30,14 +30,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.audit import log as audit
 from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import utcnow
-from oaas.errors import ErrorCode, OaasError
+from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.orders.money import currency_exponent, to_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import lines, orders
 from oaas.policy import Principal, TenantKind, require
+from oaas.risk.disposable import normalised_domain
 from oaas.risk.facts import RiskAssessment, RiskFact, RiskInputs, RiskLevel, RiskPolicy
 from oaas.risk.models import RiskAssessmentRow, RiskProfileRow
 from oaas.tenancy.models import Tenant
+from oaas.text import quote
 
 assessments = entity_table(RiskAssessmentRow)
 profiles = entity_table(RiskProfileRow)
@@ -110,6 +112,7 @@ def risk_policy(
         raise OaasError(
             ErrorCode.INVALID, "at most 1000 domains", ("input", "extraDisposableDomains")
         )
+    domains = _disposable_domains(extra_disposable_domains)
     try:
         return RiskPolicy(
             hold_threshold=hold_threshold,
@@ -117,11 +120,31 @@ def risk_policy(
             velocity_window_hours=tuple(velocity_window_hours),
             velocity_limits=tuple(velocity_limits),
             distinct_addresses_limit=distinct_addresses_limit,
-            extra_disposable_domains=frozenset(d.strip().lower() for d in extra_disposable_domains),
+            extra_disposable_domains=domains,
             version=version,
         )
     except ValueError as error:
         raise OaasError(ErrorCode.INVALID, str(error), ("input",)) from error
+
+
+def _disposable_domains(entries: Sequence[str]) -> frozenset[str]:
+    """The entries as domain names, or every bad one named by its index."""
+    domains: set[str] = set()
+    problems: list[OaasError] = []
+    for index, entry in enumerate(entries):
+        try:
+            domains.add(normalised_domain(entry))
+        except ValueError as error:
+            problems.append(
+                OaasError(
+                    ErrorCode.INVALID,
+                    f"{quote(entry)} {error}",
+                    ("input", "extraDisposableDomains", str(index)),
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems)
+    return frozenset(domains)
 
 
 async def set_risk_policy(
@@ -168,7 +191,7 @@ async def load_policy(session: AsyncSession, merchant_id: UUID) -> RiskPolicy:
 def _address_of(has_postal_code: bool) -> ColumnElement[bool]:
     """One shipping address as the columns that identify it (case-insensitive street)."""
     return and_(
-        func.lower(orders.c.ship_line1) == bindparam("line1"),
+        orders.c.ship_line1_key == bindparam("line1"),
         orders.c.ship_postal_code == bindparam("postal_code")
         if has_postal_code
         else orders.c.ship_postal_code.is_(None),

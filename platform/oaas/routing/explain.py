@@ -98,7 +98,7 @@ class Context:
         return f"{self.currency} {amount}" if self.currency else amount
 
 
-def _join(words: Sequence[str], conjunction: str = "and") -> str:
+def join_words(words: Sequence[str], conjunction: str = "and") -> str:
     if len(words) <= 1:
         return "".join(words)
     return f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
@@ -107,7 +107,7 @@ def _join(words: Sequence[str], conjunction: str = "and") -> str:
 def _items(skus: Sequence[str]) -> str:
     if len(skus) > _MAX_NAMED:
         return f"all {len(skus)} items"
-    return _join(skus)
+    return join_words(skus)
 
 
 def _percent(value: float) -> int:
@@ -197,7 +197,7 @@ def split(assignments: Sequence[Assignment], context: Context) -> str:
                 for sku, quantity in assignment.lines
             )
         parts.append(f"{assignment.code} ({shipped})")
-    return f"Split across {_join(parts)}: no single node had every item in stock."
+    return f"Split across {join_words(parts)}: no single node had every item in stock."
 
 
 def no_nodes(unavailable: Sequence[NodeFacts]) -> str:
@@ -235,11 +235,11 @@ def no_stock(
 
     clauses: list[str] = []
     if missing:
-        clauses.append(f"{who} has {_join(missing, 'or')} in stock")
+        clauses.append(f"{who} has {join_words(missing, 'or')} in stock")
     if short:
         where = "at nodes with capacity left today" if at_full_nodes else "across all nodes"
         singular = len(short) == 1 and short[0].startswith("only 1 of")
-        clauses.append(f"{_join(short)} {'is' if singular else 'are'} in stock {where}")
+        clauses.append(f"{join_words(short)} {'is' if singular else 'are'} in stock {where}")
     return f"Not routed: {'; '.join(clauses)}."
 
 
@@ -256,3 +256,68 @@ def split_too_wide(max_split: int) -> str:
         f"Not routed: the items are spread over more than {max_split} nodes "
         f"and a shipment may be split across at most {max_split}."
     )
+
+
+# ---- The sentence a partner reads: built from its own nodes' part of the decision
+# only, so it names no other node, no other partner and no money.
+
+_NOT_ROUTED = {
+    "NO_NODES": "no fulfilment node is available",
+    "NO_STOCK": "the items are not in stock",
+    "NO_NODE_SERVES_REGION": "no node serves {destination}",
+    "NO_CAPACITY": "every node serving {destination} is at daily capacity",
+    "SPLIT_NOT_ALLOWED": "no single node has every item in stock "
+    "and split shipments are not allowed",
+    "SPLIT_TOO_WIDE": "the items are spread over more nodes than a shipment may be split across",
+}
+
+
+def not_routed_phrase(reason_code: str | None, destination: str) -> str:
+    """Why an order was not routed, with no node named: safe for any reader of the order."""
+    phrase = _NOT_ROUTED.get(reason_code or "", "no node could ship the order")
+    return phrase.format(destination=destination)
+
+
+def _shipped(lines: Sequence[tuple[str, int]]) -> str:
+    if len(lines) > _MAX_NAMED:
+        return f"{len(lines)} items"
+    return join_words([f"{quantity} {sku}" for sku, quantity in lines])
+
+
+def _others(count: int) -> str:
+    return "another node" if count == 1 else f"{count} other nodes"
+
+
+def for_partner(
+    *,
+    routed: bool,
+    reason_code: str | None,
+    destination: str,
+    own_assignments: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    other_assignments: int,
+    own_candidates: Sequence[tuple[str, bool, Sequence[str]]],
+) -> str:
+    """`own_assignments`: (node code, (sku, quantity) lines) of the partner's nodes;
+    `other_assignments`: how many other nodes ship; `own_candidates`: (node code,
+    eligible, reasons) of the partner's nodes."""
+    if not routed:
+        sentence = f"Not routed: {not_routed_phrase(reason_code, destination)}"
+        ruled_out = [(code, reasons) for code, _eligible, reasons in own_candidates if reasons]
+        if ruled_out:
+            sentence += "; " + "; ".join(f"{code}: {', '.join(r)}" for code, r in ruled_out)
+        return sentence + "."
+    if own_assignments:
+        parts = [f"{code} ({_shipped(lines)})" for code, lines in own_assignments]
+        if other_assignments == 0 and len(parts) == 1:
+            return f"Shipped from {own_assignments[0][0]}."
+        if other_assignments == 0:
+            return f"Split across {join_words(parts)}."
+        return f"Split: {join_words(parts)}; the rest ships from {_others(other_assignments)}."
+    sentence = f"Shipped from {_others(other_assignments)}"
+    passed_over = [
+        f"{code} ({', '.join(reasons) if reasons else 'not chosen'})"
+        for code, _eligible, reasons in own_candidates
+    ]
+    if passed_over:
+        sentence += f", not {join_words(passed_over, 'or')}"
+    return sentence + "."

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlmodel import Field
 
@@ -55,6 +56,15 @@ class FulfilmentNode(SQLModel, table=True):
     __tablename__ = "fulfilment_nodes"
     __table_args__ = (
         UniqueConstraint("tenant_id", "code", name="uq_fulfilment_nodes_tenant_id_code"),
+        # Codes are unique per merchant regardless of case (routing.validation.code_key).
+        # The constraint above is implied by it and stays: SQLite drops a constraint only
+        # by rebuilding the table, and dropping the old one would cascade to its stock.
+        Index(
+            "uq_fulfilment_nodes_tenant_id_lower_code",
+            "tenant_id",
+            text("lower(code)"),
+            unique=True,
+        ),
         Index("ix_fulfilment_nodes_partner", "partner_tenant_id"),
         CheckConstraint("daily_capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("base_cost_minor >= 0 AND cost_per_km_minor >= 0", name="costs"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,15 +21,26 @@ from oaas.audit import log as audit
 from oaas.db import RowScope, acting_for, entity_table
 from oaas.db.types import new_id, utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
-from oaas.policy import Principal, TenantKind, is_allowed, require
+from oaas.policy import Principal, TenantKind, grant_allows, is_allowed, require
 from oaas.routing.models import FulfilmentNode, InventoryLevel
-from oaas.routing.validation import NodeInput, StockInput, validate_node, validate_stock
+from oaas.routing.validation import (
+    NodeInput,
+    StockInput,
+    code_key,
+    validate_node,
+    validate_stock,
+)
 from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
+from oaas.text import quote
 
 nodes = entity_table(FulfilmentNode)
 stock = entity_table(InventoryLevel)
+
+# A stock take sets thousands of levels at once: its audit entry lists this many of
+# them and counts the rest, so the log stays a log of acts, not a copy of the stock.
+AUDITED_LEVELS = 20
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,9 @@ async def operation_for(
 
     Merchants act on their own nodes (naming another merchant is NOT_FOUND);
     partners must name a merchant that granted them access; platform admins may
-    read any merchant's nodes.
+    read any merchant's nodes. A tenant the caller may not act for gets the answer
+    of a made-up handle, word for word (the handle is not repeated): no error tells
+    which handles exist or what kind of tenant they name.
     """
     if principal.tenant_kind is TenantKind.PARTNER:
         require(principal, action)
@@ -59,8 +72,9 @@ async def operation_for(
             raise OaasError(ErrorCode.INVALID, "partners name the merchant they act for", field)
         merchant = await find_tenant(session, merchant_handle)
         grants = await partner_access(session, principal.tenant_id)
-        if merchant is None or merchant.id not in grants:
-            raise NotFound(f"no merchant {merchant_handle!r} shares orders with you", field)
+        grant = grants.get(merchant.id) if merchant is not None else None
+        if merchant is None or grant is None or not grant_allows(grant.actions, action):
+            raise NotFound("no such merchant shares orders with you", field)
         return Operation(merchant, principal.tenant_id)
     if merchant_handle is None:
         require(principal, action)
@@ -68,15 +82,32 @@ async def operation_for(
     else:
         merchant_or_none = await find_tenant(session, merchant_handle)
         if merchant_or_none is None or not is_allowed(principal, action, merchant_or_none.id):
-            raise NotFound(f"no merchant {merchant_handle!r}", field)
+            raise NotFound("no such merchant", field)
         merchant = merchant_or_none
     if merchant.kind != TenantKind.MERCHANT:
         raise OaasError(ErrorCode.INVALID, f"{merchant.handle!r} is not a merchant", field)
     return Operation(merchant, None)
 
 
+async def operated_by(session: AsyncSession, partner_id: UUID) -> dict[UUID, dict[UUID, str]]:
+    """The nodes a partner operates, by merchant: node id -> code."""
+    rows = await session.execute(
+        select(nodes.c.tenant_id, nodes.c.id, nodes.c.code).where(
+            nodes.c.partner_tenant_id == partner_id
+        )
+    )
+    found: dict[UUID, dict[UUID, str]] = {}
+    for merchant_id, node_id, code in rows:
+        found.setdefault(merchant_id, {})[node_id] = code
+    return found
+
+
 async def find_node(session: AsyncSession, merchant_id: UUID, code: str) -> FulfilmentNode | None:
-    query = select(FulfilmentNode).where(nodes.c.tenant_id == merchant_id, nodes.c.code == code)
+    """The merchant's node with this code, in any case (served by the unique index on
+    lower(code))."""
+    query = select(FulfilmentNode).where(
+        nodes.c.tenant_id == merchant_id, func.lower(nodes.c.code) == code_key(code)
+    )
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -89,7 +120,7 @@ async def _check_one_currency(
     async with acting_for(session, RowScope("tenant", merchant_id)):
         others = await session.execute(
             select(nodes.c.currency)
-            .where(nodes.c.tenant_id == merchant_id, nodes.c.code != code)
+            .where(nodes.c.tenant_id == merchant_id, func.lower(nodes.c.code) != code_key(code))
             .distinct()
         )
         found = [other for (other,) in others if other != currency]
@@ -174,17 +205,49 @@ async def list_nodes(
     return list((await session.execute(query)).scalars())
 
 
+@dataclass(frozen=True)
+class StockChange:
+    node: str
+    sku: str
+    before: int | None  # None: the node had no level for the SKU
+    after: int
+
+
+def stock_audit_detail(changes: Sequence[StockChange], source: str | None) -> dict[str, object]:
+    """One entry for a whole call: how many levels changed, at which nodes, the first
+    AUDITED_LEVELS of them (from -> to) and how many more there were."""
+    codes = sorted({change.node for change in changes})
+    detail: dict[str, object] = {
+        "changed": len(changes),
+        "nodes": codes[:AUDITED_LEVELS],
+        "levels": [
+            {"node": c.node, "sku": c.sku, "from": c.before, "to": c.after}
+            for c in changes[:AUDITED_LEVELS]
+        ],
+    }
+    if len(codes) > AUDITED_LEVELS:
+        detail["moreNodes"] = len(codes) - AUDITED_LEVELS
+    if len(changes) > AUDITED_LEVELS:
+        detail["moreLevels"] = len(changes) - AUDITED_LEVELS
+    if source is not None:
+        detail["source"] = source[:200]
+    return detail
+
+
 async def set_stock(
     session: AsyncSession,
     principal: Principal,
     operation: Operation,
     rows: list[StockInput],
     prefix: tuple[str, ...] = ("input", "levels"),
+    *,
+    source: str | None = None,
 ) -> int:
     """Sets on-hand quantities (absolute counts, as a stock take reports them).
 
     A level may not drop below what is reserved for routed orders: that would
-    promise units twice. Answers how many levels changed. All or nothing.
+    promise units twice. Answers how many levels changed. All or nothing, and
+    audited as one act in the merchant's log (`source`: where the counts came from).
     """
     validate_stock(rows, prefix)
     merchant_id = operation.merchant.id
@@ -195,7 +258,7 @@ async def set_stock(
             node = await find_node(session, merchant_id, row.node)
             where = (*prefix, str(index), "node")
             if node is None:
-                problems.append(NotFound(f"no node {row.node!r} of yours", where))
+                problems.append(NotFound(f"no node {quote(row.node)} of yours", where))
                 continue
             if node.partner_tenant_id != operation.partner_id:
                 # Visible (a merchant sees the nodes partners run for it), not its to count.
@@ -238,7 +301,7 @@ async def set_stock(
     if problems:
         raise ValidationFailed(problems)
     now = utcnow()
-    changed = 0
+    changes: list[StockChange] = []
     for row in rows:
         node = by_code[row.node]
         level = existing.get((node.id, row.sku))
@@ -254,7 +317,7 @@ async def set_stock(
                     updated_at=now,
                 )
             )
-            changed += 1
+            changes.append(StockChange(row.node, row.sku, None, row.on_hand))
         elif level.on_hand != row.on_hand:
             # Conditional on what is reserved now, not when it was read.
             result = await session.execute(
@@ -273,9 +336,22 @@ async def set_stock(
                     f"{row.sku} at {row.node}: reservations changed meanwhile; retry",
                     prefix,
                 )
-            changed += 1
+            changes.append(StockChange(row.node, row.sku, level.on_hand, row.on_hand))
     await session.flush()
-    return changed
+    if changes:
+        # The merchant's log, written in its scope: a partner's own scope may not add to it.
+        async with acting_for(session, RowScope("tenant", merchant_id)):
+            await audit.record(
+                session,
+                principal,
+                tenant_id=merchant_id,
+                act="stock.set",
+                object_type="Stock",
+                object_id=operation.merchant.handle,
+                detail=stock_audit_detail(changes, source),
+            )
+            await session.flush()
+    return len(changes)
 
 
 async def stock_of(

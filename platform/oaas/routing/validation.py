@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -12,8 +13,10 @@ from typing import Any
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.orders.money import currency_exponent, to_minor
 from oaas.routing.regions import is_region_code
+from oaas.text import quote, shorten, text_problem
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 SKU = re.compile(r"^\S{1,64}$")
 NODE_KINDS = ("WAREHOUSE", "STORE")
 MAX_CAPACITY = 10_000_000
@@ -21,6 +24,16 @@ MAX_COST = Decimal(1_000_000)
 MAX_HOURS = 24.0 * 365
 MAX_STOCK = 1_000_000_000
 MAX_REGIONS = 500
+MAX_NAME_LENGTH = 200
+
+
+def code_key(code: str) -> str:
+    """What node codes are compared by: a merchant's codes are unique regardless of case
+    (`hamburg-swift` is `HAMBURG-SWIFT`), and keep the spelling they were given.
+
+    ASCII case folding, as SQL's lower() does on both databases for the ASCII codes
+    CODE allows (SQLite folds nothing else)."""
+    return code.translate(_ASCII_LOWER)
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,8 @@ class _Problems:
         self.found: list[OaasError] = []
 
     def add(self, path: tuple[str | int, ...], message: str) -> None:
-        full = (*self.prefix, *(str(p) for p in path))
+        # Keys of regionRates and promiseHours are the caller's text: never echoed whole.
+        full = (*self.prefix, *(shorten(str(p)) for p in path))
         self.found.append(OaasError(ErrorCode.INVALID, f"{'.'.join(full)}: {message}", full))
 
     def raise_any(self) -> None:
@@ -88,7 +102,9 @@ def _regions(problems: _Problems, name: str, codes: tuple[str, ...]) -> list[str
     for index, code in enumerate(codes):
         upper = code.strip().upper()
         if not is_region_code(upper):
-            problems.add((name, index), f"{code!r} is not an ISO 3166 country or subdivision code")
+            problems.add(
+                (name, index), f"{quote(code)} is not an ISO 3166 country or subdivision code"
+            )
         elif upper not in found:
             found.append(upper)
     return found
@@ -117,8 +133,8 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
         problems.add(
             ("code",), "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
-    if not node.name.strip() or len(node.name) > 200:
-        problems.add(("name",), "must be 1-200 characters")
+    if (problem := text_problem(node.name, limit=MAX_NAME_LENGTH)) is not None:
+        problems.add(("name",), problem)
     if node.kind.upper() not in NODE_KINDS:
         problems.add(("kind",), f"must be one of {', '.join(NODE_KINDS)}")
     if not (math.isfinite(node.latitude) and -90 <= node.latitude <= 90):
@@ -127,7 +143,9 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
         problems.add(("longitude",), "must be between -180 and 180")
     region = node.region.strip().upper()
     if not is_region_code(region):
-        problems.add(("region",), f"{node.region!r} is not an ISO 3166 country or subdivision code")
+        problems.add(
+            ("region",), f"{quote(node.region)} is not an ISO 3166 country or subdivision code"
+        )
     served = _regions(problems, "regionsServed", node.regions_served)
     excluded = _regions(problems, "regionsExcluded", node.regions_excluded)
     if not 0 <= node.daily_capacity <= MAX_CAPACITY:
@@ -135,7 +153,7 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
     currency = node.currency.strip().upper()
     exponent = currency_exponent(currency)
     if exponent is None:
-        problems.add(("currency",), f"{node.currency!r} is not an ISO 4217 currency code")
+        problems.add(("currency",), f"{quote(node.currency)} is not an ISO 4217 currency code")
         exponent = 2
     base = _money(problems, ("baseCost",), node.base_cost, exponent)
     per_km = _money(problems, ("costPerKm",), node.cost_per_km, exponent)
@@ -192,9 +210,10 @@ def validate_stock(
             problems.add((index, "sku"), "1-64 characters without spaces")
         if not 0 <= row.on_hand <= MAX_STOCK:
             problems.add((index, "onHand"), f"must be between 0 and {MAX_STOCK}")
-        if (row.node, row.sku) in seen:
-            problems.add((index, "sku"), f"{row.sku} at {row.node} appears twice")
-        seen.add((row.node, row.sku))
+        key = (code_key(row.node), row.sku)
+        if key in seen:
+            problems.add((index, "sku"), f"{shorten(row.sku)} at {shorten(row.node)} appears twice")
+        seen.add(key)
     problems.raise_any()
     return rows
 

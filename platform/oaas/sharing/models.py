@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, String, Uuid
@@ -12,16 +11,10 @@ from sqlmodel import Field
 from oaas.db.base import SQLModel
 from oaas.db.scoping import Visibility, visibility_info
 from oaas.db.types import UTCDateTime, new_id, utcnow
+from oaas.policy.shares import ShareAction, ShareProfile
 
-
-class ShareProfile(StrEnum):
-    FULL = "full"
-    LOGISTICS = "logistics"
-
-
-class ShareAction(StrEnum):
-    READ = "read"
-    UPDATE_FULFILLMENT = "update_fulfillment"
+# The profiles and actions a grant may hold are the share policy's vocabulary.
+__all__ = ["OrderAccessGrant", "ShareAction", "ShareProfile"]
 
 
 class OrderAccessGrant(SQLModel, table=True):

@@ -17,6 +17,7 @@ from oaas.errors import ErrorCode, OaasError
 from oaas.policy import Principal, TenantKind, is_allowed, require
 from oaas.sharing.models import OrderAccessGrant, ShareAction, ShareProfile
 from oaas.tenancy.models import Tenant
+from oaas.tenancy.service import find_tenant
 
 _OTHER_TENANT = UUID(int=1)
 
@@ -42,6 +43,13 @@ async def active_grants_of(session: AsyncSession, merchant: Tenant) -> list[Orde
         col(OrderAccessGrant.revoked_at).is_(None),
     )
     return list((await session.execute(query)).scalars())
+
+
+async def find_partner(session: AsyncSession, handle: str) -> Tenant | None:
+    """The partner tenant with this handle. Any other tenant is no partner, and answered
+    as an unknown handle: a merchant cannot tell another merchant's handle from a free one."""
+    tenant = await find_tenant(session, handle)
+    return tenant if tenant is not None and tenant.kind == TenantKind.PARTNER else None
 
 
 def _check_parties(merchant: Tenant, partner: Tenant, field: Sequence[str]) -> None:

@@ -22,6 +22,7 @@ from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.policy import Principal, require
 from oaas.sla.models import TenantSla
 from oaas.tenancy.models import Tenant
+from oaas.text import shorten
 
 DEFAULT_OPERATION = "default"
 MAX_OPERATION_LENGTH = 200
@@ -77,7 +78,9 @@ def sla_problems(data: Any) -> list[tuple[tuple[str, ...], str]]:
     problems: list[tuple[tuple[str, ...], str]] = []
     for key in data:
         if key not in FIELDS:
-            problems.append(((str(key),), f"unknown key (expected one of {', '.join(FIELDS)})"))
+            problems.append(
+                ((shorten(str(key)),), f"unknown key (expected one of {', '.join(FIELDS)})")
+            )
     if "availability" in data:
         number = _number(data["availability"])
         if number is None or not 0 < number < 100:
@@ -96,7 +99,7 @@ def sla_problems(data: Any) -> list[tuple[tuple[str, ...], str]]:
             problems.append((("latency_p95_ms",), "must be a mapping of operation to milliseconds"))
         else:
             for operation, value in latency.items():
-                path = ("latency_p95_ms", str(operation))
+                path = ("latency_p95_ms", shorten(str(operation)))  # the caller's text
                 if not isinstance(operation, str) or not 0 < len(operation) <= MAX_OPERATION_LENGTH:
                     problems.append((path, "operation must be a name of 1 to 200 characters"))
                 number = _number(value)

@@ -113,7 +113,7 @@ async def report_tenants(
             await session.execute(select(Tenant).where(col(Tenant.handle) == handle))
         ).scalar_one_or_none()
         if tenant is None or not is_allowed(principal, "sla:read", tenant.id):
-            raise NotFound(f"no tenant {handle!r}", ("tenant",))
+            raise NotFound("no such tenant", ("tenant",))
         return [tenant]
     if is_allowed(principal, "sla:read", _OTHER_TENANT):
         return list((await session.execute(select(Tenant).order_by(col(Tenant.handle)))).scalars())

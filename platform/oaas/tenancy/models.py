@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, String, Uuid
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Integer, String, Uuid
 from sqlmodel import Field
 
 from oaas.db.base import SQLModel
@@ -69,6 +69,10 @@ class ApiClient(SQLModel, table=True):
     id: UUID = Field(default_factory=new_id, primary_key=True)
     client_id: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
     secret_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    # Raised by every new secret; tokens carry it, so a rotation ends the older ones.
+    credential_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -21,6 +22,7 @@ from oaas.policy import Principal, TenantKind, default_policy, is_allowed, requi
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
 from oaas.tenancy.secrets import MIN_SECRET_LENGTH, generate_secret, hash_secret
 from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
+from oaas.text import quote
 
 Field = Sequence[str]
 
@@ -52,12 +54,13 @@ async def get_tenant(
     action: str = "tenant:admin",
 ) -> Tenant:
     """The named tenant if the caller may take `action` on it (the caller's own when no
-    handle is given); any other does not exist for it."""
+    handle is given); any other does not exist for it, answered as a made-up handle
+    is, word for word (so the message does not repeat the handle)."""
     if handle is None:
         return await session.get_one(Tenant, principal.tenant_id)
     tenant = await find_tenant(session, handle)
     if tenant is None or not is_allowed(principal, action, tenant.id):
-        raise NotFound(f"no tenant {handle!r}", field)
+        raise NotFound("no such tenant", field)
     return tenant
 
 
@@ -170,10 +173,11 @@ async def find_client(session: AsyncSession, client_id: str) -> ApiClient | None
 async def get_client(
     session: AsyncSession, principal: Principal, client_id: str, field: Field
 ) -> tuple[ApiClient, Tenant]:
-    """A client the caller may administer; others do not exist for it."""
+    """A client the caller may administer; others do not exist for it (answered as a
+    made-up id is, word for word)."""
     client = await find_client(session, client_id)
     if client is None or not is_allowed(principal, "client:admin", client.tenant_id):
-        raise NotFound(f"no API client {client_id!r}", field)
+        raise NotFound("no such API client", field)
     tenant = await session.get_one(Tenant, client.tenant_id)
     return client, tenant
 
@@ -201,7 +205,8 @@ def check_roles(
     problems = [
         OaasError(
             ErrorCode.INVALID,
-            f"{role!r} is not a role of a {tenant.kind} tenant (one of {', '.join(sorted(known))})",
+            f"{quote(role)} is not a role of a {tenant.kind} tenant "
+            f"(one of {', '.join(sorted(known))})",
             (*field, str(index)),
         )
         for index, role in enumerate(roles)
@@ -259,7 +264,7 @@ async def create_client(
     client = ApiClient(
         tenant_id=tenant.id,
         client_id=client_id,
-        secret_hash=hash_secret(plain),
+        secret_hash=await to_thread.run_sync(hash_secret, plain),
         roles=unique_roles,
     )
     try:
@@ -301,10 +306,15 @@ async def update_client(
         client.roles = new_roles
     if secret is not None:
         _check_secret(secret, (*field_prefix, "secret"))
-        client.secret_hash = hash_secret(secret)
+        client.secret_hash = await to_thread.run_sync(hash_secret, secret)
+        # Ends every token issued before: the bearer check compares versions. In
+        # SQL, so that two rotations at once still raise it twice.
+        client.credential_version = ApiClient.credential_version + 1
         detail["secret_replaced"] = True  # never the secret itself
     client.updated_at = utcnow()
     await session.flush()
+    if secret is not None:
+        await session.refresh(client, ["credential_version"])
     await audit.record(
         session,
         principal,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from oaas.text import text_problem
+
 HANDLE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$")
 MAX_NAME_LENGTH = 200
@@ -19,13 +21,7 @@ def handle_problem(handle: str) -> str | None:
 
 
 def name_problem(name: str) -> str | None:
-    if not name.strip():
-        return "must not be blank"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"must be at most {MAX_NAME_LENGTH} characters"
-    if any(ord(ch) < 32 for ch in name):
-        return "must not contain control characters"
-    return None
+    return text_problem(name, limit=MAX_NAME_LENGTH)
 
 
 def client_id_problem(client_id: str) -> str | None:

@@ -32,8 +32,11 @@ typecheck: install
 imports: install
 	$(RUN) lint-imports
 
+# The suite in parallel (pytest-xdist): tests mostly wait on the databases, so one
+# worker more than the two cores. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
 pytest: install
-	$(RUN) pytest
+	$(RUN) pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck imports pytest
 

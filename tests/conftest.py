@@ -38,7 +38,10 @@ DEMO_MANIFEST = REPO / "tenants" / "demo.yaml"
 DEMO_SECRET = "demo-only-secret"
 ISSUER = "http://127.0.0.1:8000"
 POSTGRES_URL = os.environ.get("OAAS_TEST_POSTGRES_URL")
+# Per process: each pytest-xdist worker names its PostgreSQL templates apart.
 RUN_ID = uuid.uuid4().hex[:8]
+# The advisory lock under which a template is seeded (any number the suite owns).
+TEMPLATE_LOCK = 0x0AA5_7E57
 TEST_PLAN = PlanLimits(
     name="test-unmetered", bucket_size=10_000_000, restore_rate=1_000_000.0, max_query_cost=100_000
 )
@@ -133,12 +136,19 @@ class Backend:
         else:
             assert POSTGRES_URL is not None
             name = f"oaas_tpl_{kind}_{RUN_ID}"
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
-            await _pg_admin(f'CREATE DATABASE "{name}"')
-            await _seed(
-                make_url(POSTGRES_URL).set(database=name).render_as_string(False),
-                demo=kind == "demo",
-            )
+            # Parallel workers (pytest-xdist) each make their own templates: the
+            # migrations and logins touch cluster-wide roles, so one seeds at a time.
+            lock = await asyncpg.connect(_asyncpg_dsn(POSTGRES_URL))
+            try:
+                await lock.execute("SELECT pg_advisory_lock($1)", TEMPLATE_LOCK)
+                await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+                await _pg_admin(f'CREATE DATABASE "{name}"')
+                await _seed(
+                    make_url(POSTGRES_URL).set(database=name).render_as_string(False),
+                    demo=kind == "demo",
+                )
+            finally:
+                await lock.close()
             self.templates[kind] = name
         return self.templates[kind]
 

@@ -33,7 +33,7 @@ Objects (what the row acts on):
   shared_held       acme's order ON_HOLD for risk review, seen by a partner
   new               nothing yet: the operation makes it (createTenant, putFulfillmentNode)
 
-Fulfilment routing (issue 8) acts on a merchant's nodes, routing profile and
+Fulfilment routing acts on a merchant's nodes, routing profile and
 reports, chosen by a `merchant` argument (or input field):
 
   own               merchants: their own (merchant omitted, or their own handle: both

@@ -19,18 +19,25 @@ import time
 from collections.abc import Callable
 from uuid import UUID
 
-from oaas.policy import Principal, TenantKind, default_policy, default_share_policy, is_allowed
+from oaas.policy import (
+    Action,
+    Principal,
+    TenantKind,
+    default_policy,
+    default_share_policy,
+    is_allowed,
+)
 from oaas.policy.shares import DecisionPart, SharedField, ShareKind, ShareProfile
 from oaas.sharing.service import PartnerAccess
 from oaas.sharing.views import viewer_of
 
 ACTIONS = (
-    "order:read",
-    "order:create",
-    "order:cancel",
-    "fulfillment:update",
-    "grant:write",
-    "client:admin",
+    Action.ORDER_READ,
+    Action.ORDER_CREATE,
+    Action.ORDER_CANCEL,
+    Action.FULFILLMENT_UPDATE,
+    Action.GRANT_WRITE,
+    Action.CLIENT_ADMIN,
 )
 ROLES = (
     ("merchant_admin", TenantKind.MERCHANT),

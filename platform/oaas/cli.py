@@ -78,16 +78,17 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-async def _reach(database: Database) -> None:
-    """One line, not a traceback, when the database cannot be reached (or does not exist)."""
+async def _reach(database: Database, *, create: bool = False) -> None:
+    """One line, not a traceback, when the database cannot be reached (or does not exist).
+
+    SQLite makes a missing file on connect: only `create` (migrating) may, so that a
+    command pointed at the wrong place leaves nothing behind."""
     problem = "cannot reach the database (OAAS_DATABASE_URL)"
     path = make_url(database.url).database
     if database.is_sqlite and path and path != ":memory:":
         # Checked first: a failed aiosqlite connect leaves its worker thread posting to
         # the event loop after asyncio.run has closed it (omnilib/aiosqlite#241).
-        folder = Path(path).parent
-        if not folder.is_dir():
-            fail(f"{problem}: no directory {folder}")
+        _check_sqlite_file(Path(path), problem, create=create)
     try:
         await database.ping()
     except (OSError, DBAPIError) as exc:
@@ -96,12 +97,24 @@ async def _reach(database: Database) -> None:
         fail(f"{problem}: {reason}")
 
 
+def _check_sqlite_file(path: Path, problem: str, *, create: bool) -> None:
+    if not path.parent.is_dir():
+        fail(f"{problem}: no directory {path.parent}")
+    if create or path.is_file():
+        return
+    line = f"no database at {path} (OAAS_DATABASE_URL): nothing was created"
+    demo = DEMO_DIR / DEMO_DATABASE
+    if demo.is_file() and path.resolve() != demo.resolve():
+        fail(f"{line}; the running demo's is OAAS_DATABASE_URL={_demo_url(demo)}")
+    fail(f"{line}; `oaas db upgrade` makes one")
+
+
 async def _upgrade(settings: Settings) -> tuple[str, list[str]]:
     """Migrates as the tables' owner, then makes the application's logins (PostgreSQL):
     the revision reached and what changed."""
     database = Database(settings.migrations_url)
     try:
-        await _reach(database)
+        await _reach(database, create=True)
         try:
             state = await upgrade(database.write_engine)
         except DBAPIError as exc:
@@ -355,6 +368,7 @@ def inventory_import(
     async def run() -> ImportResult:
         database = Database.for_application(settings)
         try:
+            await _reach(database)
             with typer.progressbar(length=len(rows), label=f"importing {file.name}") as bar:
                 return await import_stock(
                     database,
@@ -390,6 +404,7 @@ def serve(
 
 
 DEMO_DIR = Path(".oaas-demo")
+DEMO_DATABASE = "oaas.db"
 DEMO_CLIENT = ("acme-shop", "demo-only-secret")
 
 
@@ -413,7 +428,7 @@ def demo(
     if DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     DEMO_DIR.mkdir()
-    database_url = f"sqlite+aiosqlite:///{DEMO_DIR / 'oaas.db'}"
+    database_url = _demo_url(DEMO_DIR / DEMO_DATABASE)
     issuer = f"http://127.0.0.1:{port}"
     os.environ["OAAS_DATABASE_URL"] = database_url
     os.environ["OAAS_ISSUER"] = issuer
@@ -425,10 +440,10 @@ def demo(
         fail(*exc.problems)
     changes = _run(_apply(settings, manifest, dry_run=False, prune=False))
     typer.echo(
-        f"demo database: {DEMO_DIR / 'oaas.db'} ({len(changes)} objects from "
+        f"demo database: {DEMO_DIR / DEMO_DATABASE} ({len(changes)} objects from "
         f"{', '.join(str(p) for p in manifest_paths)})"
     )
-    typer.echo(_demo_instructions(issuer))
+    typer.echo(_demo_instructions(issuer, database_url))
     _serve(settings, "127.0.0.1", port, 1)
 
 
@@ -448,7 +463,12 @@ _LIST_ORDERS_BODY = (
 )
 
 
-def _demo_instructions(issuer: str) -> str:
+def _demo_url(path: Path) -> str:
+    """The demo database's URL with an absolute path: it works from any folder."""
+    return f"sqlite+aiosqlite:///{path.resolve()}"
+
+
+def _demo_instructions(issuer: str, database_url: str) -> str:
     client_id, secret = DEMO_CLIENT
     return f"""
 Get a token for the merchant acme (client {client_id}):
@@ -467,6 +487,10 @@ List the newest orders:
   curl -s {issuer}/graphql -H "Authorization: Bearer $TOKEN" \\
     -H 'Content-Type: application/json' \\
     -d '{_LIST_ORDERS_BODY}'
+
+Operator commands on this database, from another terminal:
+
+  OAAS_DATABASE_URL={database_url} oaas sla report
 
 GraphiQL: {issuer}/graphql in a browser. Stop with Ctrl-C.
 """

@@ -12,7 +12,6 @@ class ErrorCode(StrEnum):
     INVALID_STATE = "INVALID_STATE"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     FORBIDDEN = "FORBIDDEN"
-    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
     TAKEN = "TAKEN"
     # A dependency (routing, risk) cannot answer now; nothing changed, retry later.
     UNAVAILABLE = "UNAVAILABLE"

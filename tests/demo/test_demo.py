@@ -53,8 +53,8 @@ def test_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
                 time.sleep(0.3)
             output = log_path.read_text()
             commands = _printed_commands(output)
-            assert len(commands) == 3, output
-            token_line, create_line, list_line = commands
+            assert len(commands) == 4, output
+            token_line, create_line, list_line, report_line = commands
             script = "\n".join(
                 [
                     token_line,
@@ -69,6 +69,7 @@ def test_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
             result = subprocess.run(
                 ["bash", "-c", script], capture_output=True, text=True, timeout=60, check=True
             )
+            operator = _operator_commands(tmp_path, env, report_line)
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -82,3 +83,43 @@ def test_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
     edges = listed["data"]["orders"]["edges"]
     assert [e["node"]["number"] for e in edges] == [order["number"]]
     assert (tmp_path / ".oaas-demo" / "oaas.db").is_file()
+    report, bare = operator
+    assert report.returncode == 0, report.stderr
+    assert "acme" in report.stdout, report.stdout
+    # Without the setting, in the demo's folder: one line naming the demo's database,
+    # and no empty database left behind.
+    assert bare.returncode == 2, bare
+    assert bare.stdout == ""
+    [line] = bare.stderr.splitlines()
+    assert line.startswith("no database at oaas.db (OAAS_DATABASE_URL): nothing was created;")
+    assert line.endswith(f"OAAS_DATABASE_URL={report_line.split()[0].split('=', 1)[1]}")
+    assert not (tmp_path / "oaas.db").exists()
+
+
+def _operator_commands(
+    demo_folder: Path, env: dict[str, str], report_line: str
+) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """The printed `oaas sla report` line, run from another folder as printed; then
+    `oaas sla report` with no database setting, in the demo's folder."""
+    elsewhere = demo_folder / "elsewhere"
+    elsewhere.mkdir()
+    path = {"PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"}
+    assert report_line.startswith("OAAS_DATABASE_URL=sqlite+aiosqlite:///"), report_line
+    assert report_line.endswith(" oaas sla report"), report_line
+    report = subprocess.run(
+        ["bash", "-c", report_line],
+        cwd=elsewhere,
+        env={**env, **path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    bare = subprocess.run(
+        ["oaas", "sla", "report"],
+        cwd=demo_folder,
+        env={**env, **path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return report, bare

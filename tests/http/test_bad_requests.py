@@ -388,3 +388,22 @@ async def test_a_good_request_still_answers_200(api: Api) -> None:
     response = await api.graphql(VIEWER, as_client="acme-shop")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"viewer": {"clientId": "acme-shop"}}
+
+
+async def test_refusals_before_graphql_share_one_body(api: Api) -> None:
+    """The bearer check, the body limit and the view's own refusals answer alike."""
+    token = await api.token("acme-shop")
+    by_name = {bad.name: bad for bad in CORPUS}
+    answers = {
+        "UNAUTHENTICATED": await _send(api, by_name["missing query"], None),
+        "PAYLOAD_TOO_LARGE": await _send(api, by_name["body over 1 MiB"], token),
+        "METHOD_NOT_ALLOWED": await _send(api, by_name["PUT"], token),
+    }
+    for code, response in answers.items():
+        assert response.headers["content-type"] == "application/json", response.headers
+        [error] = response.json()["errors"]
+        assert response.json() == {"errors": [error]}, response.text
+        assert set(error) == {"message", "extensions"}, error
+        assert isinstance(error["message"], str), error
+        assert error["message"], error
+        assert error["extensions"] == {"code": code}, error

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from oaas.app import create_app
@@ -236,7 +236,8 @@ async def owner_database(settings: Settings) -> AsyncIterator[Database]:
 
 async def pending_jobs(database: Database) -> int:
     async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
-        return await queue.pending_count(session)
+        count = select(func.count()).select_from(queue.jobs.model)
+        return int((await session.execute(count)).scalar_one())
 
 
 async def tenant_id(database: Database, handle: str) -> UUID:

@@ -208,6 +208,7 @@ async def _pg_admin(sql: str) -> None:
 async def blank_database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[str]:
     """A database that exists but holds no schema at all (never migrated)."""
     if backend.name == "sqlite":
+        (tmp_path / "blank.db").touch()  # an empty file is an empty SQLite database
         yield f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}"
         return
     assert POSTGRES_URL is not None

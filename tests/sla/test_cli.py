@@ -101,3 +101,43 @@ async def test_bad_input_is_one_line_and_exit_2(cli: Cli, args: list[str], messa
     assert len(result.err_lines) == 1, result.err
     assert result.err_lines[0].startswith(message)
     assert result.out == ""
+
+
+OPERATOR_COMMANDS = {
+    "sla-report": ("sla", "report"),
+    "tenants-apply-dry-run": ("tenants", "apply", "--dry-run", "t.yaml"),
+    "tenants-apply": ("tenants", "apply", "t.yaml"),
+    "inventory-import": ("inventory", "import", "stock.csv", "--merchant", "acme"),
+}
+
+
+@pytest.mark.parametrize("command", OPERATOR_COMMANDS.values(), ids=OPERATOR_COMMANDS.keys())
+async def test_no_command_but_db_upgrade_creates_a_sqlite_database(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    (workdir / "t.yaml").write_text("tenants: [{handle: solo, name: Solo, kind: merchant}]\n")
+    (workdir / "stock.csv").write_text("node,sku,on_hand\nBERLIN-1,KETTLE-01,5\n")
+    missing = workdir / "oaas.db"
+    cli = Cli(f"sqlite+aiosqlite:///{missing}", workdir)
+
+    result = await cli.call(*command)
+
+    assert (result.code, result.out) == (2, ""), result
+    assert result.err_lines == [
+        f"no database at {missing} (OAAS_DATABASE_URL): nothing was created; "
+        "`oaas db upgrade` makes one"
+    ]
+    assert not missing.exists()
+
+    # With the demo's database in the folder, the line names it (the demo prints it too).
+    (workdir / ".oaas-demo").mkdir()
+    (workdir / ".oaas-demo" / "oaas.db").touch()
+    result = await cli.call(*command)
+    demo = (workdir / ".oaas-demo" / "oaas.db").resolve()
+    assert result.err_lines == [
+        f"no database at {missing} (OAAS_DATABASE_URL): nothing was created; "
+        f"the running demo's is OAAS_DATABASE_URL=sqlite+aiosqlite:///{demo}"
+    ]
+    assert not missing.exists()

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from oaas.audit.models import AuditEntry
 from oaas.db import RowScope, acting_for
 from oaas.db.types import utcnow
-from oaas.policy import Principal, is_allowed, require
+from oaas.policy import Action, Principal, is_allowed, require
 
 _OTHER_TENANT = UUID(int=1)
 
@@ -62,9 +62,9 @@ async def entries(
     tenant_id: UUID | None = None,
 ) -> list[AuditEntry]:
     """Newest first: a merchant or partner admin's own tenant, every tenant for platform admins."""
-    require(principal, "client:admin")
+    require(principal, Action.CLIENT_ADMIN)
     query = select(AuditEntry)
-    if not is_allowed(principal, "tenant:admin", _OTHER_TENANT):
+    if not is_allowed(principal, Action.TENANT_ADMIN, _OTHER_TENANT):
         query = query.where(col(AuditEntry.tenant_id) == principal.tenant_id)
     if tenant_id is not None:
         # Narrows within what the caller may read: another tenant's name finds nothing.

@@ -16,6 +16,7 @@ from oaas.graphql.loaders import tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
 from oaas.graphql.tenancy import Tenant
+from oaas.policy import Action
 from oaas.tenancy import service as tenancy
 
 MAX_PAGE = 100
@@ -74,7 +75,7 @@ def _cursor(row: AuditRow) -> str:
 @strawberry.type
 class AuditQuery:
     @strawberry.field(
-        permission_classes=[allowed("client:admin")],
+        permission_classes=[allowed(Action.CLIENT_ADMIN)],
         description="Administrative acts, newest first: the caller's tenant, or for platform "
         "admins every tenant (`tenant` narrows).",
     )

@@ -32,6 +32,7 @@ from oaas.orders.records import AddressRecord, OrderRecord
 from oaas.orders.repository import MAX_PAGE_SIZE, OrderFilter, OrderRepository, PageCursor
 from oaas.orders.validation import AddressInput as DomainAddress
 from oaas.orders.validation import LineInput, OrderInput
+from oaas.policy import Action
 from oaas.policy.shares import SharedField
 from oaas.routing.views import decision_seen_by
 
@@ -291,7 +292,7 @@ def _parse_cursor(cursor: str) -> PageCursor | None:
 
 @strawberry.type
 class OrdersQuery:
-    @strawberry.field(permission_classes=[allowed("order:read")])
+    @strawberry.field(permission_classes=[allowed(Action.ORDER_READ)])
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
         order_id = order_uuid(id)
         if order_id is None:
@@ -301,7 +302,7 @@ class OrdersQuery:
         return Order.of(record) if record is not None else None
 
     @strawberry.field(
-        permission_classes=[allowed("order:read")],
+        permission_classes=[allowed(Action.ORDER_READ)],
         description="Merchants: their own orders. Partners: the orders shared with them. "
         "Platform admins: all orders. Newest first. first is capped at 100.",
     )
@@ -391,7 +392,7 @@ def _order_input(data: CreateOrderInput) -> OrderInput:
 @strawberry.type
 class OrdersMutation:
     @strawberry.mutation(
-        permission_classes=[allowed("order:create")],
+        permission_classes=[allowed(Action.ORDER_CREATE)],
         description="Same idempotencyKey from the same tenant within 24 h: the first result is "
         "returned again and no second order is made; the same key with a different input is "
         "userError IDEMPOTENCY_CONFLICT. Safe under concurrent retries.",
@@ -414,7 +415,7 @@ class OrdersMutation:
             return CreateOrderPayload(order=None, user_errors=result)
         return CreateOrderPayload(order=Order.of(result), user_errors=[])
 
-    @strawberry.mutation(permission_classes=[allowed("order:cancel")])
+    @strawberry.mutation(permission_classes=[allowed(Action.ORDER_CANCEL)])
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> CancelOrderPayload:
         async def work() -> OrderRecord:
             return await changes.cancel(
@@ -435,7 +436,7 @@ class OrdersMutation:
         return CancelOrderPayload(order=Order.of(result), user_errors=[])
 
     @strawberry.mutation(
-        permission_classes=[allowed("fulfillment:update")],
+        permission_classes=[allowed(Action.FULFILLMENT_UPDATE)],
         description="Partners with UPDATE_FULFILLMENT on the order, and the merchant itself.",
     )
     async def update_fulfillment(

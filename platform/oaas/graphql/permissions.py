@@ -8,18 +8,16 @@ from typing import Any
 from strawberry.permission import BasePermission
 
 from oaas.graphql.context import Info
-from oaas.policy import ACTION_SCOPES, is_allowed
+from oaas.policy import Action, is_allowed
 
 
 @cache
-def allowed(action: str) -> type[BasePermission]:
+def allowed(action: Action) -> type[BasePermission]:
     """A permission class for `action` in the caller's own tenant.
 
     Whether the object itself is the caller's to touch is the service's check,
     answered as NOT_FOUND so that existence never leaks.
     """
-    if action not in ACTION_SCOPES:
-        raise ValueError(f"unknown action {action!r}")
 
     class Allowed(BasePermission):
         message = f"FORBIDDEN: this needs permission for {action}"

@@ -11,6 +11,7 @@ from oaas.graphql.orders import Order
 from oaas.graphql.permissions import allowed
 from oaas.lifecycle import review
 from oaas.orders.records import OrderRecord
+from oaas.policy import Action
 from oaas.risk.facts import RiskPolicy
 from oaas.risk.service import load_policy, risk_policy, set_risk_policy
 from oaas.tenancy.service import get_tenant
@@ -80,7 +81,7 @@ def _payload(result: OrderRecord | list[UserError]) -> ReviewOrderPayload:
 
 @strawberry.type
 class RiskQuery:
-    @strawberry.field(permission_classes=[allowed("order:read")])
+    @strawberry.field(permission_classes=[allowed(Action.ORDER_READ)])
     async def risk_profile(self, info: Info) -> RiskProfile:
         """The caller's own risk policy (the defaults until it sets one)."""
         return RiskProfile.of(
@@ -91,7 +92,7 @@ class RiskQuery:
 @strawberry.type
 class RiskMutation:
     @strawberry.mutation(
-        permission_classes=[allowed("risk:review")],
+        permission_classes=[allowed(Action.RISK_REVIEW)],
         description="Releases an ON_HOLD order and routes it.",
     )
     async def approve_order(self, info: Info, order_id: strawberry.ID) -> ReviewOrderPayload:
@@ -106,7 +107,7 @@ class RiskMutation:
         return _payload(await run(info, work))
 
     @strawberry.mutation(
-        permission_classes=[allowed("risk:review")],
+        permission_classes=[allowed(Action.RISK_REVIEW)],
         description="Cancels an ON_HOLD order with the reviewer's reason.",
     )
     async def reject_order(self, info: Info, input: RejectOrderInput) -> ReviewOrderPayload:
@@ -120,7 +121,7 @@ class RiskMutation:
 
         return _payload(await run(info, work))
 
-    @strawberry.mutation(permission_classes=[allowed("risk:write")])
+    @strawberry.mutation(permission_classes=[allowed(Action.RISK_WRITE)])
     async def set_risk_profile(self, info: Info, input: RiskProfileInput) -> SetRiskProfilePayload:
         session, principal = info.context.session, info.context.principal
 
@@ -134,7 +135,7 @@ class RiskMutation:
                 input.extra_disposable_domains,
             )
             merchant = await get_tenant(
-                session, principal, input.merchant, ("input", "merchant"), action="risk:write"
+                session, principal, input.merchant, ("input", "merchant"), action=Action.RISK_WRITE
             )
             return await set_risk_policy(session, principal, merchant, policy)
 

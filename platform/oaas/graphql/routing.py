@@ -20,6 +20,7 @@ from oaas.graphql.permissions import allowed
 from oaas.lifecycle import changes, placement
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import OrderRecord
+from oaas.policy import Action
 from oaas.routing import fairness, nodes
 from oaas.routing.models import FulfilmentNode as NodeRow
 from oaas.routing.models import InventoryLevel
@@ -287,7 +288,7 @@ async def _profile(info: Info, merchant_id: UUID) -> RoutingProfile:
 @strawberry.type
 class RoutingQuery:
     @strawberry.field(
-        permission_classes=[allowed("routing:read")],
+        permission_classes=[allowed(Action.ROUTING_READ)],
         description="The merchant's fulfilment nodes with their stock. Merchants: their own; "
         "partners: the nodes they operate for `merchant`; platform admins: any merchant's.",
     )
@@ -296,22 +297,22 @@ class RoutingQuery:
     ) -> list[FulfillmentNode]:
         session, principal = info.context.session, info.context.principal
         operation = await answer(
-            nodes.operation_for(session, principal, merchant, "routing:read", ("merchant",))
+            nodes.operation_for(session, principal, merchant, Action.ROUTING_READ, ("merchant",))
         )
         rows = await nodes.list_nodes(session, principal, operation)
         levels = await nodes.stock_of(session, operation, [row.id for row in rows])
         return [FulfillmentNode.of(row, levels) for row in rows]
 
-    @strawberry.field(permission_classes=[allowed("routing:read")])
+    @strawberry.field(permission_classes=[allowed(Action.ROUTING_READ)])
     async def routing_profile(self, info: Info, merchant: str | None = None) -> RoutingProfile:
         session, principal = info.context.session, info.context.principal
         operation = await answer(
-            nodes.operation_for(session, principal, merchant, "routing:read", ("merchant",))
+            nodes.operation_for(session, principal, merchant, Action.ROUTING_READ, ("merchant",))
         )
         return await _profile(info, operation.merchant.id)
 
     @strawberry.field(
-        permission_classes=[allowed("routing:read")],
+        permission_classes=[allowed(Action.ROUTING_READ)],
         description="Per destination region, for orders routed in the window: promises kept, "
         "predicted against actual delivery hours, and split shipments.",
     )
@@ -320,7 +321,7 @@ class RoutingQuery:
     ) -> RoutingFairnessReport:
         session, principal = info.context.session, info.context.principal
         operation = await answer(
-            nodes.operation_for(session, principal, merchant, "routing:read", ("merchant",))
+            nodes.operation_for(session, principal, merchant, Action.ROUTING_READ, ("merchant",))
         )
         report = await answer(
             fairness.fairness_report(session, operation.merchant.id, as_utc(since), as_utc(until))
@@ -335,7 +336,7 @@ class RoutingQuery:
 @strawberry.type
 class RoutingMutation:
     @strawberry.mutation(
-        permission_classes=[allowed("routing:write")],
+        permission_classes=[allowed(Action.ROUTING_WRITE)],
         description="Creates or replaces (by code) a fulfilment node.",
     )
     async def put_fulfillment_node(
@@ -345,7 +346,7 @@ class RoutingMutation:
 
         async def work() -> tuple[FulfillmentNode, bool]:
             operation = await nodes.operation_for(
-                session, principal, input.merchant, "routing:write"
+                session, principal, input.merchant, Action.ROUTING_WRITE
             )
             row, created = await nodes.put_node(session, principal, operation, _node_input(input))
             levels = await nodes.stock_of(session, operation, [row.id])
@@ -357,7 +358,7 @@ class RoutingMutation:
         return PutFulfillmentNodePayload(node=result[0], created=result[1], user_errors=[])
 
     @strawberry.mutation(
-        permission_classes=[allowed("inventory:write")],
+        permission_classes=[allowed(Action.INVENTORY_WRITE)],
         description="Sets on-hand quantities (a stock take); all or nothing. Orders waiting "
         "for stock are routed again.",
     )
@@ -368,7 +369,7 @@ class RoutingMutation:
 
         async def work() -> tuple[int, int]:
             operation = await nodes.operation_for(
-                session, principal, input.merchant, "inventory:write"
+                session, principal, input.merchant, Action.INVENTORY_WRITE
             )
             rows = [StockInput(node=x.node, sku=x.sku, on_hand=x.on_hand) for x in input.levels]
             return await changes.change_stock(session, principal, operation, rows)
@@ -378,7 +379,7 @@ class RoutingMutation:
             return SetStockLevelsPayload(changed=0, orders_woken=0, user_errors=result)
         return SetStockLevelsPayload(changed=result[0], orders_woken=result[1], user_errors=[])
 
-    @strawberry.mutation(permission_classes=[allowed("routing:write")])
+    @strawberry.mutation(permission_classes=[allowed(Action.ROUTING_WRITE)])
     async def set_routing_profile(
         self, info: Info, input: RoutingProfileInput
     ) -> SetRoutingProfilePayload:
@@ -386,7 +387,7 @@ class RoutingMutation:
 
         async def work() -> RoutingProfile:
             operation = await nodes.operation_for(
-                session, principal, input.merchant, "routing:write"
+                session, principal, input.merchant, Action.ROUTING_WRITE
             )
             if operation.partner_id is not None:
                 raise OaasError(
@@ -416,7 +417,7 @@ class RoutingMutation:
         return SetRoutingProfilePayload(profile=result, user_errors=[])
 
     @strawberry.mutation(
-        permission_classes=[allowed("routing:write")],
+        permission_classes=[allowed(Action.ROUTING_WRITE)],
         description="Gives back the order's reservation and routes it again on today's stock "
         "and load (merchant admins). A failure leaves the current route.",
     )

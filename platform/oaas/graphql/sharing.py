@@ -15,6 +15,7 @@ from oaas.graphql.loaders import tenant_by_id_loader
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
 from oaas.graphql.tenancy import Tenant
+from oaas.policy import Action
 from oaas.sharing import service
 from oaas.sharing.models import OrderAccessGrant as GrantRow
 from oaas.sharing.models import ShareAction, ShareProfile
@@ -84,7 +85,7 @@ class RevokeOrderAccessPayload:
 @strawberry.type
 class SharingQuery:
     @strawberry.field(
-        permission_classes=[allowed("order:read")],
+        permission_classes=[allowed(Action.ORDER_READ)],
         description="Grants the caller's merchant gave or its partner tenant received, newest first.",
     )
     async def order_access_grants(self, info: Info) -> list[OrderAccessGrant]:
@@ -95,7 +96,7 @@ class SharingQuery:
 @strawberry.type
 class SharingMutation:
     @strawberry.mutation(
-        permission_classes=[allowed("grant:write")],
+        permission_classes=[allowed(Action.GRANT_WRITE)],
         description="Merchant admins share their orders with a partner.",
     )
     async def grant_order_access(
@@ -126,7 +127,7 @@ class SharingMutation:
         return GrantOrderAccessPayload(grant=OrderAccessGrant.of(result), user_errors=[])
 
     @strawberry.mutation(
-        permission_classes=[allowed("grant:write")],
+        permission_classes=[allowed(Action.GRANT_WRITE)],
         description="Takes effect on the partner's very next request.",
     )
     async def revoke_order_access(

@@ -11,6 +11,7 @@ from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
 from oaas.graphql.inputs import answer, as_utc
 from oaas.graphql.permissions import allowed
+from oaas.policy import Action
 from oaas.sla import alerts as sla_alerts
 from oaas.sla import definitions, reports
 from oaas.tenancy import service as tenancy
@@ -193,7 +194,7 @@ _INPUT_FIELDS = {
 async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
     session, principal = info.context.session, info.context.principal
     tenant = await tenancy.get_tenant(
-        session, principal, input.tenant, ("input", "tenant"), action="sla:write"
+        session, principal, input.tenant, ("input", "tenant"), action=Action.SLA_WRITE
     )
     data: dict[str, object] = {}
     for key in ("availability", "fulfilment_hours", "max_deviation_rate"):
@@ -222,7 +223,7 @@ async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
 @strawberry.type
 class SlaQuery:
     @strawberry.field(
-        permission_classes=[allowed("sla:read")],
+        permission_classes=[allowed(Action.SLA_READ)],
         description="Availability, latency and fulfilment against the SLA, over a window "
         "(default: the last 24 hours). Platform admins: every tenant, or `tenant`; "
         "merchants and partners: their own.",
@@ -250,7 +251,7 @@ class SlaQuery:
         )
 
     @strawberry.field(
-        permission_classes=[allowed("sla:read")],
+        permission_classes=[allowed(Action.SLA_READ)],
         description="SLOs burning their error budget >= 14.4x over 1 h and 5 min, "
         "or >= 6x over 6 h and 30 min.",
     )
@@ -275,7 +276,7 @@ class SlaQuery:
         ]
 
     @strawberry.field(
-        permission_classes=[allowed("sla:read")],
+        permission_classes=[allowed(Action.SLA_READ)],
         description="A tenant's SLA (the platform defaults when it has none of its own).",
     )
     async def tenant_sla(self, info: Info, tenant: str | None = None) -> SlaDefinition:
@@ -294,7 +295,7 @@ class SlaQuery:
 @strawberry.type
 class SlaMutation:
     @strawberry.mutation(
-        permission_classes=[allowed("sla:write")],
+        permission_classes=[allowed(Action.SLA_WRITE)],
         description="Sets a tenant's SLA; fields left out take the platform defaults.",
     )
     async def set_tenant_sla(self, info: Info, input: SetTenantSlaInput) -> SetTenantSlaPayload:

@@ -12,7 +12,7 @@ from oaas.graphql.errors import UserError, run
 from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
-from oaas.policy import TenantKind
+from oaas.policy import Action, TenantKind
 from oaas.tenancy import service
 from oaas.tenancy.models import ApiClient as ApiClientRow
 from oaas.tenancy.models import Tenant as TenantRow
@@ -141,13 +141,13 @@ class DeleteApiClientPayload:
 
 async def _own_or_named_tenant(info: Info, handle: str | None, field: tuple[str, ...]) -> TenantRow:
     return await service.get_tenant(
-        info.context.session, info.context.principal, handle, field, action="client:admin"
+        info.context.session, info.context.principal, handle, field, action=Action.CLIENT_ADMIN
     )
 
 
 @strawberry.type
 class TenancyQuery:
-    @strawberry.field(permission_classes=[allowed("viewer:read")])
+    @strawberry.field(permission_classes=[allowed(Action.VIEWER_READ)])
     async def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
         tenant = await info.context.session.get_one(TenantRow, principal.tenant_id)
@@ -158,7 +158,7 @@ class TenancyQuery:
             scopes=sorted(principal.scopes),
         )
 
-    @strawberry.field(permission_classes=[allowed("tenant:admin")])
+    @strawberry.field(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def tenants(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> TenantConnection | None:
@@ -183,13 +183,13 @@ class TenancyQuery:
             ),
         )
 
-    @strawberry.field(permission_classes=[allowed("tenant:admin")])
+    @strawberry.field(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def tenant(self, info: Info, handle: str) -> Tenant | None:
         row = await service.find_tenant(info.context.session, handle)
         return Tenant.of(row) if row is not None else None
 
     @strawberry.field(
-        permission_classes=[allowed("client:admin")],
+        permission_classes=[allowed(Action.CLIENT_ADMIN)],
         description="API clients of a tenant: the caller's own unless a platform admin names another.",
     )
     async def api_clients(self, info: Info, tenant: str | None = None) -> list[ApiClient] | None:
@@ -219,7 +219,7 @@ def _secret_payload(result: service.IssuedSecret | list[UserError]) -> ApiClient
 
 @strawberry.type
 class TenancyMutation:
-    @strawberry.mutation(permission_classes=[allowed("tenant:admin")])
+    @strawberry.mutation(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> TenantPayload:
         async def work() -> TenantRow:
             return await service.create_tenant(
@@ -232,7 +232,7 @@ class TenancyMutation:
 
         return _tenant_payload(await run(info, work))
 
-    @strawberry.mutation(permission_classes=[allowed("tenant:admin")])
+    @strawberry.mutation(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def update_tenant(self, info: Info, input: UpdateTenantInput) -> TenantPayload:
         async def work() -> TenantRow:
             session, principal = info.context.session, info.context.principal
@@ -248,7 +248,7 @@ class TenancyMutation:
 
         return _tenant_payload(await run(info, work))
 
-    @strawberry.mutation(permission_classes=[allowed("client:admin")])
+    @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def create_api_client(
         self, info: Info, input: CreateApiClientInput
     ) -> ApiClientSecretPayload:
@@ -264,7 +264,7 @@ class TenancyMutation:
 
         return _secret_payload(await run(info, work))
 
-    @strawberry.mutation(permission_classes=[allowed("client:admin")])
+    @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def rotate_api_client_secret(self, info: Info, client_id: str) -> ApiClientSecretPayload:
         async def work() -> service.IssuedSecret:
             session, principal = info.context.session, info.context.principal
@@ -273,7 +273,7 @@ class TenancyMutation:
 
         return _secret_payload(await run(info, work))
 
-    @strawberry.mutation(permission_classes=[allowed("client:admin")])
+    @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def delete_api_client(self, info: Info, client_id: str) -> DeleteApiClientPayload:
         async def work() -> str:
             session, principal = info.context.session, info.context.principal

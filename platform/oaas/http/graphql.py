@@ -3,7 +3,6 @@ operation never reaches GraphQL."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -15,6 +14,7 @@ from oaas.auth.clients import load_client
 from oaas.auth.tokens import TokenRejected, claimed_tenant, principal_from
 from oaas.db import RowScope
 from oaas.graphql.context import Context
+from oaas.http.errors import error_response
 from oaas.http.strict import StrictGraphQL
 from oaas.quotas.plans import STANDARD
 
@@ -48,15 +48,8 @@ class _GraphQLApp(StrictGraphQL):
 
 
 def _unauthorized(description: str) -> Response:
-    body = {"errors": [{"message": description, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    return Response(
-        json.dumps(body),
-        status_code=401,
-        media_type="application/json",
-        headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'
-        },
-    )
+    challenge = f'Bearer error="invalid_token", error_description="{description}"'
+    return error_response(401, description, "UNAUTHENTICATED", {"WWW-Authenticate": challenge})
 
 
 class AuthenticatedGraphQL:

@@ -9,6 +9,7 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oaas.http.errors import error_body
 from oaas.telemetry import get_logger
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -75,15 +76,13 @@ class BodySizeLimitMiddleware:
             await _too_large(send, self.max_bytes)
             return
         received = 0
-        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal received, refused
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    refused = True
                     raise _BodyTooLarge
             return message
 
@@ -98,11 +97,7 @@ class _BodyTooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        b'{"errors":[{"message":"request body is over the limit of '
-        + str(limit).encode()
-        + b' bytes","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-    )
+    body = error_body(f"request body is over the limit of {limit} bytes", "PAYLOAD_TOO_LARGE")
     await send(
         {
             "type": "http.response.start",

@@ -17,13 +17,14 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 
 from oaas.graphql.context import Context
 from oaas.graphql.strings import first_unstorable
+from oaas.http.errors import error_response
 
 _CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
@@ -36,14 +37,10 @@ class RequestRefused(HTTPException):
         self.code = code
 
 
-def error_response(status: int, message: str, code: str | None = None) -> Response:
+def _refusal(status: int, message: str, code: str | None = None) -> Response:
     code = code or _CODES.get(status, "BAD_REQUEST")
     headers = {"Allow": "GET, POST"} if status == 405 else None
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers=headers,
-    )
+    return error_response(status, message, code, headers)
 
 
 def _finite(text: str) -> float:
@@ -78,7 +75,7 @@ class StrictGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope, receive))
         except HTTPException as e:
             code = e.code if isinstance(e, RequestRefused) else None
-            response = error_response(e.status_code, e.reason, code)
+            response = _refusal(e.status_code, e.reason, code)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:

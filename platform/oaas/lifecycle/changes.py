@@ -18,7 +18,7 @@ from oaas.db import RowScope, acting_for
 from oaas.lifecycle import queue
 from oaas.orders.models import OrderStatus
 from oaas.orders.records import OrderRecord
-from oaas.orders.service import CancelLine, cancel_order, update_fulfillment
+from oaas.orders.service import CancelLine, cancel_order, update_fulfilment
 from oaas.policy import Principal
 from oaas.routing.decisions import latest_decision, settle
 from oaas.routing.learning import learn_delivery
@@ -59,7 +59,7 @@ async def fulfil(
     tracking_number: str | None = None,
     carrier: str | None = None,
 ) -> OrderRecord:
-    order = await update_fulfillment(
+    order = await update_fulfilment(
         session,
         principal,
         order_id,

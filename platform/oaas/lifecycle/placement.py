@@ -29,7 +29,7 @@ from oaas.orders.repository import OrderRepository
 from oaas.orders.service import CreatedOrder, accept_order, change_order, number_order
 from oaas.orders.state import transition
 from oaas.orders.validation import OrderInput
-from oaas.policy import Principal, require
+from oaas.policy import Action, Principal, require
 from oaas.risk.facts import RiskAssessment
 from oaas.risk.service import assessments_of, gather_inputs, load_policy, store_assessment
 from oaas.routing.decisions import ReservationConflict, latest_decision, record_decision, settle
@@ -298,10 +298,10 @@ async def reroute_order(
     session: AsyncSession, principal: Principal, engines: Engines, order_id: UUID | None
 ) -> OrderRecord:
     """Gives back the order's reservation and routes it again on today's stock and load."""
-    require(principal, "routing:write")
+    require(principal, Action.ROUTING_WRITE)
     order = await locked(session, principal, order_id)
     # A partner may see a shared order, but its routing is the merchant's to change.
-    require(principal, "routing:write", order.tenant_id)
+    require(principal, Action.ROUTING_WRITE, order.tenant_id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.ROUTED):
         raise OaasError(
             ErrorCode.INVALID_STATE,

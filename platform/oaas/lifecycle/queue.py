@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from tenacity import RetryCallState, wait_exponential_jitter
 
@@ -145,7 +145,3 @@ async def claim(
             .values(claimed_until=now + lease)
         )
     return found
-
-
-async def pending_count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(jobs.model))).scalar_one())

@@ -14,7 +14,7 @@ from oaas.orders.events import EventType
 from oaas.orders.models import OrderStatus
 from oaas.orders.records import OrderRecord
 from oaas.orders.service import change_order
-from oaas.policy import Principal, require
+from oaas.policy import Action, Principal, require
 
 
 async def _decide(
@@ -54,7 +54,7 @@ async def approve_order(
     session: AsyncSession, principal: Principal, engines: Engines, order_id: UUID | None
 ) -> OrderRecord:
     """Releases a held order and routes it (or defers it, like a new one)."""
-    require(principal, "risk:review")
+    require(principal, Action.RISK_REVIEW)
     released = await _decide(
         session,
         principal,
@@ -74,7 +74,7 @@ async def reject_order(
     session: AsyncSession, principal: Principal, order_id: UUID | None, reason: str
 ) -> OrderRecord:
     """Cancels a held order with the reviewer's reason."""
-    require(principal, "risk:review")
+    require(principal, Action.RISK_REVIEW)
     if not reason.strip() or len(reason) > 500:
         raise OaasError(
             ErrorCode.INVALID, "reason must be 1 to 500 characters", ("input", "reason")

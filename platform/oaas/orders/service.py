@@ -27,9 +27,9 @@ from oaas.orders.models import OrderNumberCounter, OrderStatus
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import OrderRepository, idempotency_keys, lines, order_record_of, orders
-from oaas.orders.state import fulfillment_transition, transition
+from oaas.orders.state import fulfilment_transition, transition
 from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
-from oaas.policy import Principal, TenantKind, grant_allows, require
+from oaas.policy import Action, Principal, TenantKind, grant_allows, require
 from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 from oaas.text import quote, text_problem
@@ -81,7 +81,7 @@ async def accept_order(
     its lock is held until commit, so taking it first would queue the merchant's
     concurrent creates for the whole of each other's transactions.
     """
-    require(principal, "order:create")
+    require(principal, Action.ORDER_CREATE)
     if principal.tenant_kind is not TenantKind.MERCHANT:
         raise OaasError(ErrorCode.FORBIDDEN, "only merchants create orders", ("input",))
     check_idempotency_key(idempotency_key)
@@ -335,7 +335,7 @@ async def cancel_order(
     cancel_lines: Sequence[CancelLine] | None = None,
 ) -> OrderRecord:
     """Cancels the whole order, or the given quantities of the given lines."""
-    require(principal, "order:cancel")
+    require(principal, Action.ORDER_CANCEL)
     if reason is not None and len(reason) > 500:
         raise OaasError(
             ErrorCode.INVALID, "reason must be at most 500 characters", ("input", "reason")
@@ -441,7 +441,7 @@ def _check_cancel_lines(
     return wanted
 
 
-async def update_fulfillment(
+async def update_fulfilment(
     session: AsyncSession,
     principal: Principal,
     order_id: UUID | None,
@@ -450,7 +450,7 @@ async def update_fulfillment(
     tracking_number: str | None = None,
     carrier: str | None = None,
 ) -> OrderRecord:
-    require(principal, "fulfillment:update")
+    require(principal, Action.FULFILLMENT_UPDATE)
     for name, value in (("trackingNumber", tracking_number), ("carrier", carrier)):
         if value is not None and (problem := text_problem(value, limit=100)) is not None:
             raise OaasError(ErrorCode.INVALID, f"{name} {problem}", ("input", name))
@@ -458,13 +458,13 @@ async def update_fulfillment(
     order = await _locked_order(repository, order_id, ("input", "orderId"))
     if principal.tenant_kind is TenantKind.PARTNER:
         access = (await partner_access(session, principal.tenant_id)).get(order.tenant_id)
-        if access is None or not grant_allows(access.actions, "fulfillment:update"):
+        if access is None or not grant_allows(access.actions, Action.FULFILLMENT_UPDATE):
             raise OaasError(
                 ErrorCode.FORBIDDEN,
                 "the merchant shares this order for reading only, not for fulfilment updates",
                 ("input", "orderId"),
             )
-    fulfillment_transition(order.status, status, ("input", "status"))
+    fulfilment_transition(order.status, status, ("input", "status"))
     now = utcnow()
     values: dict[str, object] = {"status": status.value, "updated_at": now}
     if tracking_number is not None:

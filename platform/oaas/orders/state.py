@@ -17,9 +17,9 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.CANCELLED: frozenset(),
 }
 
-FULFILLMENT_TARGETS = frozenset({S.FULFILLING, S.SHIPPED, S.DELIVERED})
+FULFILMENT_TARGETS = frozenset({S.FULFILLING, S.SHIPPED, S.DELIVERED})
 # Fulfilment moves along this line; ON_HOLD must be released before it can start.
-FULFILLMENT_ORDER = (S.PENDING, S.ROUTED, S.FULFILLING, S.SHIPPED, S.DELIVERED)
+FULFILMENT_ORDER = (S.PENDING, S.ROUTED, S.FULFILLING, S.SHIPPED, S.DELIVERED)
 CANCELLABLE = frozenset(s for s, targets in TRANSITIONS.items() if S.CANCELLED in targets)
 
 
@@ -38,12 +38,12 @@ def transition(current: S, target: S, field: tuple[str, ...]) -> S:
     return target
 
 
-def fulfillment_transition(current: S, target: S, field: tuple[str, ...]) -> S:
-    if target not in FULFILLMENT_TARGETS:
+def fulfilment_transition(current: S, target: S, field: tuple[str, ...]) -> S:
+    if target not in FULFILMENT_TARGETS:
         raise OaasError(ErrorCode.INVALID, "status must be FULFILLING, SHIPPED or DELIVERED", field)
-    if current not in FULFILLMENT_ORDER or FULFILLMENT_ORDER.index(
-        target
-    ) <= FULFILLMENT_ORDER.index(current):
+    if current not in FULFILMENT_ORDER or FULFILMENT_ORDER.index(target) <= FULFILMENT_ORDER.index(
+        current
+    ):
         raise OaasError(
             ErrorCode.INVALID_STATE,
             f"fulfilment moves forward only: an order that is {current.value} cannot become {target.value}",

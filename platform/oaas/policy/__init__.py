@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from oaas.errors import Forbidden
-from oaas.policy.enforcer import ACTION_SCOPES, SCOPES, Policy, PolicyError, default_policy
+from oaas.policy.enforcer import ACTION_SCOPES, SCOPES, Action, Policy, PolicyError, default_policy
 from oaas.policy.principal import Principal, TenantKind, system_principal
 from oaas.policy.shares import (
     SharePolicy,
@@ -16,7 +16,9 @@ from oaas.policy.shares import (
 )
 
 
-def is_allowed(principal: Principal, action: str, resource_tenant_id: UUID | None = None) -> bool:
+def is_allowed(
+    principal: Principal, action: Action, resource_tenant_id: UUID | None = None
+) -> bool:
     """May this caller take `action` on a resource of `resource_tenant_id` (own when None)?"""
     needed_scope = ACTION_SCOPES[action]
     if needed_scope is not None and needed_scope not in principal.scopes:
@@ -28,7 +30,7 @@ def is_allowed(principal: Principal, action: str, resource_tenant_id: UUID | Non
     return any(policy.allows(role, action, scope) for role in principal.roles)
 
 
-def require(principal: Principal, action: str, resource_tenant_id: UUID | None = None) -> None:
+def require(principal: Principal, action: Action, resource_tenant_id: UUID | None = None) -> None:
     if not is_allowed(principal, action, resource_tenant_id):
         raise Forbidden(f"{principal.actor} may not {action}")
 
@@ -36,6 +38,7 @@ def require(principal: Principal, action: str, resource_tenant_id: UUID | None =
 __all__ = [
     "ACTION_SCOPES",
     "SCOPES",
+    "Action",
     "Policy",
     "PolicyError",
     "Principal",

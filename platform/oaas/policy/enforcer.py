@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import casbin
 
+
+class Action(StrEnum):
+    """Every action a role may be allowed: policy.csv and share_policy.csv name them by value."""
+
+    VIEWER_READ = "viewer:read"
+    ORDER_READ = "order:read"
+    ORDER_CREATE = "order:create"
+    ORDER_CANCEL = "order:cancel"
+    FULFILLMENT_UPDATE = "fulfillment:update"
+    GRANT_WRITE = "grant:write"
+    CLIENT_ADMIN = "client:admin"
+    TENANT_ADMIN = "tenant:admin"
+    SLA_READ = "sla:read"
+    SLA_WRITE = "sla:write"
+    ROUTING_READ = "routing:read"
+    ROUTING_WRITE = "routing:write"
+    INVENTORY_WRITE = "inventory:write"
+    RISK_REVIEW = "risk:review"
+    RISK_WRITE = "risk:write"
+
+
 # The OAuth scope each action needs in the token, besides a role that allows it.
 # `None`: any valid token will do.
-ACTION_SCOPES: dict[str, str | None] = {
-    "viewer:read": None,
-    "order:read": "orders:read",
-    "order:create": "orders:write",
-    "order:cancel": "orders:write",
-    "fulfillment:update": "fulfillment:write",
-    "grant:write": "shares:write",
-    "client:admin": "admin",
-    "tenant:admin": "admin",
-    "sla:read": "admin",
-    "sla:write": "admin",
-    "routing:read": "orders:read",
-    "routing:write": "settings:write",
-    "inventory:write": "inventory:write",
-    "risk:review": "orders:write",
-    "risk:write": "settings:write",
+ACTION_SCOPES: dict[Action, str | None] = {
+    Action.VIEWER_READ: None,
+    Action.ORDER_READ: "orders:read",
+    Action.ORDER_CREATE: "orders:write",
+    Action.ORDER_CANCEL: "orders:write",
+    Action.FULFILLMENT_UPDATE: "fulfillment:write",
+    Action.GRANT_WRITE: "shares:write",
+    Action.CLIENT_ADMIN: "admin",
+    Action.TENANT_ADMIN: "admin",
+    Action.SLA_READ: "admin",
+    Action.SLA_WRITE: "admin",
+    Action.ROUTING_READ: "orders:read",
+    Action.ROUTING_WRITE: "settings:write",
+    Action.INVENTORY_WRITE: "inventory:write",
+    Action.RISK_REVIEW: "orders:write",
+    Action.RISK_WRITE: "settings:write",
 }
+
+_ACTION_NAMES = frozenset(action.value for action in Action)
 
 # Every scope a token may carry: the ones the actions above need.
 SCOPES = tuple(dict.fromkeys(s for s in ACTION_SCOPES.values() if s is not None))
@@ -68,14 +92,14 @@ class Policy:
             raise PolicyError("policy.csv grants nothing")
         kinds = self.role_kinds()
         for role, action, scope in (tuple(line) for line in lines):
-            if action not in ACTION_SCOPES:
+            if action not in _ACTION_NAMES:
                 raise PolicyError(f"policy.csv: unknown action {action!r} for role {role!r}")
             if scope not in ("own", "any"):
                 raise PolicyError(f"policy.csv: scope must be own or any, not {scope!r}")
             if role not in kinds:
                 raise PolicyError(f"policy.csv: role {role!r} has no tenant kind (g2 line)")
 
-    def allows(self, role: str, action: str, scope: str) -> bool:
+    def allows(self, role: str, action: Action, scope: str) -> bool:
         key = (role, action, scope)
         decision = self._allowed.get(key)
         if decision is None:

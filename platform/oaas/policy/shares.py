@@ -16,7 +16,7 @@ from pathlib import Path
 
 import casbin
 
-from oaas.policy.enforcer import ACTION_SCOPES, PolicyError, policies_dir
+from oaas.policy.enforcer import Action, PolicyError, policies_dir
 
 MODEL_FILE, POLICY_FILE = "share_model.conf", "share_policy.csv"
 
@@ -154,11 +154,13 @@ class SharePolicy:
                 raise PolicyError(f"{POLICY_FILE}: a p2 line has two values: {', '.join(line)}")
             grant_action, action = line
             _known(grant_action, (a.value for a in ShareAction), "grant action")
-            _known(action, ACTION_SCOPES, "action", f" for grant action {grant_action!r}")
+            _known(
+                action, (a.value for a in Action), "action", f" for grant action {grant_action!r}"
+            )
             if (grant_action, action) in granted:
                 raise PolicyError(f"{POLICY_FILE}: p2, {grant_action}, {action} twice")
             granted.add((grant_action, action))
-        if (ShareAction.READ.value, "order:read") not in granted:
+        if (ShareAction.READ.value, Action.ORDER_READ) not in granted:
             # Row scoping shows a partner the orders of every active grant, and every grant
             # includes read: the policy must say so too.
             raise PolicyError(f"{POLICY_FILE}: grant action 'read' must allow order:read")
@@ -177,7 +179,7 @@ class SharePolicy:
             self._views[key] = found
         return found
 
-    def grant_allows(self, grant_action: ShareAction, action: str) -> bool:
+    def grant_allows(self, grant_action: ShareAction, action: Action) -> bool:
         key = (grant_action.value, action)
         decision = self._allowed.get(key)
         if decision is None:
@@ -207,7 +209,7 @@ def share_view(profile: ShareProfile, kind: ShareKind, item: str) -> View:
     return default_share_policy().view(profile, kind, item)
 
 
-def grant_allows(actions: Iterable[ShareAction], action: str) -> bool:
+def grant_allows(actions: Iterable[ShareAction], action: Action) -> bool:
     """Whether a grant with these actions lets its partner take `action` on the merchant's data."""
     policy = default_share_policy()
     return any(policy.grant_allows(grant_action, action) for grant_action in actions)

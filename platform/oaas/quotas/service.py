@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db.types import utcnow
-from oaas.policy import Principal, require
+from oaas.policy import Action, Principal, require
 from oaas.quotas.plans import STANDARD, Plan, PlanLimits
 
 # Plans are the platform's: declaring one acts on every tenant but the caller's own.
@@ -24,7 +24,7 @@ async def find_plan(session: AsyncSession, name: str) -> PlanLimits | None:
 
 async def put_plan(session: AsyncSession, principal: Principal, limits: PlanLimits) -> str:
     """Creates or updates a plan; answers created, updated or unchanged."""
-    require(principal, "tenant:admin", _OTHER_TENANT)
+    require(principal, Action.TENANT_ADMIN, _OTHER_TENANT)
     plan = await session.get(Plan, limits.name)
     if plan is None:
         session.add(

@@ -34,7 +34,7 @@ from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.orders.money import currency_exponent, to_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import lines, orders
-from oaas.policy import Principal, TenantKind, require
+from oaas.policy import Action, Principal, TenantKind, require
 from oaas.risk.disposable import normalised_domain
 from oaas.risk.facts import RiskAssessment, RiskFact, RiskInputs, RiskLevel, RiskPolicy
 from oaas.risk.models import RiskAssessmentRow, RiskProfileRow
@@ -150,7 +150,7 @@ def _disposable_domains(entries: Sequence[str]) -> frozenset[str]:
 async def set_risk_policy(
     session: AsyncSession, principal: Principal, merchant: Tenant, policy: RiskPolicy
 ) -> RiskPolicy:
-    require(principal, "risk:write", merchant.id)
+    require(principal, Action.RISK_WRITE, merchant.id)
     if merchant.kind != TenantKind.MERCHANT:
         raise OaasError(
             ErrorCode.INVALID, f"{merchant.handle!r} is not a merchant", ("input", "merchant")

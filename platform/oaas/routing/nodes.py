@@ -21,7 +21,7 @@ from oaas.audit import log as audit
 from oaas.db import RowScope, acting_for, entity_table
 from oaas.db.types import new_id, utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
-from oaas.policy import Principal, TenantKind, grant_allows, is_allowed, require
+from oaas.policy import Action, Principal, TenantKind, grant_allows, is_allowed, require
 from oaas.routing.models import FulfilmentNode, InventoryLevel
 from oaas.routing.validation import (
     NodeInput,
@@ -55,7 +55,7 @@ async def operation_for(
     session: AsyncSession,
     principal: Principal,
     merchant_handle: str | None,
-    action: str,
+    action: Action,
     field: Sequence[str] = ("input", "merchant"),
 ) -> Operation:
     """Checks the caller may take `action` on the nodes of the named merchant.

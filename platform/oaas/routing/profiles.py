@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
-from oaas.policy import Principal, TenantKind, require
+from oaas.policy import Action, Principal, TenantKind, require
 from oaas.routing.models import RoutingProfileRow
 from oaas.routing.validation import ProfileInput, validate_profile
 from oaas.tenancy.models import Tenant
@@ -17,7 +17,7 @@ async def set_routing_profile(
     session: AsyncSession, principal: Principal, merchant: Tenant, profile: ProfileInput
 ) -> RoutingProfileRow:
     """Stores the profile as a new version; decisions record the version they used."""
-    require(principal, "routing:write", merchant.id)
+    require(principal, Action.ROUTING_WRITE, merchant.id)
     if merchant.kind != TenantKind.MERCHANT:
         raise OaasError(
             ErrorCode.INVALID, f"{merchant.handle!r} is not a merchant", ("input", "merchant")

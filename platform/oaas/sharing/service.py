@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
-from oaas.policy import Principal, TenantKind, is_allowed, require
+from oaas.policy import Action, Principal, TenantKind, is_allowed, require
 from oaas.sharing.models import OrderAccessGrant, ShareAction, ShareProfile
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
@@ -76,7 +76,7 @@ async def grant_access(
     or actions revokes the old grant and makes a new one, so the history of what
     was shared, and when, stays readable. Answers the grant and whether it changed.
     """
-    require(principal, "grant:write", merchant.id)
+    require(principal, Action.GRANT_WRITE, merchant.id)
     _check_parties(merchant, partner, field)
     wanted = sorted({ShareAction(a).value for a in actions})
     if ShareAction.READ.value not in wanted:
@@ -128,7 +128,7 @@ async def grant_access(
 async def revoke_access(
     session: AsyncSession, principal: Principal, grant: OrderAccessGrant
 ) -> None:
-    require(principal, "grant:write", grant.tenant_id)
+    require(principal, Action.GRANT_WRITE, grant.tenant_id)
     if grant.revoked_at is None:
         grant.revoked_at = utcnow()
         await session.flush()
@@ -149,7 +149,7 @@ async def find_grant(
     grant = (
         await session.execute(select(OrderAccessGrant).where(col(OrderAccessGrant.id) == grant_id))
     ).scalar_one_or_none()
-    if grant is None or not is_allowed(principal, "grant:write", grant.tenant_id):
+    if grant is None or not is_allowed(principal, Action.GRANT_WRITE, grant.tenant_id):
         return None
     return grant
 
@@ -157,7 +157,7 @@ async def find_grant(
 async def grants_visible_to(session: AsyncSession, principal: Principal) -> list[OrderAccessGrant]:
     """The grants a merchant gave or a partner received (platform admins: all), newest first."""
     query = select(OrderAccessGrant).order_by(col(OrderAccessGrant.id).desc())
-    if not is_allowed(principal, "order:read", _OTHER_TENANT):
+    if not is_allowed(principal, Action.ORDER_READ, _OTHER_TENANT):
         query = query.where(
             or_(
                 col(OrderAccessGrant.tenant_id) == principal.tenant_id,

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, or_, select
 
 from oaas.db import RowScope, entity_table
 from oaas.db.types import utcnow
-from oaas.policy import Principal, TenantKind, is_allowed
+from oaas.policy import Action, Principal, TenantKind, is_allowed
 from oaas.sharing.models import OrderAccessGrant
 
 grants = entity_table(OrderAccessGrant)
@@ -36,7 +36,7 @@ def active_grants_clause(partner_id: UUID) -> ColumnElement[bool]:
 
 def row_scope(principal: Principal) -> RowScope:
     """What the principal's transaction may see; the same rules as row-level security."""
-    if is_allowed(principal, "order:read", _OTHER_TENANT):
+    if is_allowed(principal, Action.ORDER_READ, _OTHER_TENANT):
         return RowScope("all", principal.tenant_id)
     if principal.tenant_kind is TenantKind.PARTNER:
         granted = select(grants.c.tenant_id).where(active_grants_clause(principal.tenant_id))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db.types import utcnow
-from oaas.policy import Principal, require
+from oaas.policy import Action, Principal, require
 from oaas.sla.reports import report_tenants, slas_of
 from oaas.sla.sli import MAX_EXEMPLARS, OperationTotals, SliTotals, sli_totals
 
@@ -121,7 +121,7 @@ async def sla_alerts(
     now = now or utcnow()
     tenants = await report_tenants(session, principal, tenant)
     for row in tenants:
-        require(principal, "sla:read", row.id)
+        require(principal, Action.SLA_READ, row.id)
     slas = await slas_of(session, tenants)
     ids = [t.id for t in tenants]
     windows = sorted({w for rule in RULES for w in (rule.long, rule.short)})

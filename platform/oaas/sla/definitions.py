@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
-from oaas.policy import Principal, require
+from oaas.policy import Action, Principal, require
 from oaas.sla.models import TenantSla
 from oaas.tenancy.models import Tenant
 from oaas.text import shorten
@@ -148,7 +148,7 @@ async def stored_slas(session: AsyncSession, tenant_ids: list[UUID]) -> dict[UUI
 
 
 async def get_sla(session: AsyncSession, principal: Principal, tenant: Tenant) -> Sla:
-    require(principal, "sla:read", tenant.id)
+    require(principal, Action.SLA_READ, tenant.id)
     return (await stored_slas(session, [tenant.id])).get(tenant.id, PLATFORM_DEFAULT)
 
 
@@ -157,7 +157,7 @@ Outcome = Literal["created", "updated", "unchanged"]
 
 async def set_sla(session: AsyncSession, principal: Principal, tenant: Tenant, sla: Sla) -> Outcome:
     """Stores the tenant's definition; answers what happened to it."""
-    require(principal, "sla:write", tenant.id)
+    require(principal, Action.SLA_WRITE, tenant.id)
     row = await session.get(TenantSla, tenant.id)
     definition = sla.to_json()
     if row is not None and row.definition == definition:

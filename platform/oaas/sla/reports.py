@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from oaas.errors import NotFound
-from oaas.policy import Principal, is_allowed, require
+from oaas.policy import Action, Principal, is_allowed, require
 from oaas.sla.definitions import PLATFORM_DEFAULT, Sla, stored_slas
 from oaas.sla.fulfilment import FulfilmentReport, MerchantFulfilment, fulfilments
 from oaas.sla.sli import MAX_EXEMPLARS, OperationTotals, sli_totals
@@ -112,12 +112,12 @@ async def report_tenants(
         tenant = (
             await session.execute(select(Tenant).where(col(Tenant.handle) == handle))
         ).scalar_one_or_none()
-        if tenant is None or not is_allowed(principal, "sla:read", tenant.id):
+        if tenant is None or not is_allowed(principal, Action.SLA_READ, tenant.id):
             raise NotFound("no such tenant", ("tenant",))
         return [tenant]
-    if is_allowed(principal, "sla:read", _OTHER_TENANT):
+    if is_allowed(principal, Action.SLA_READ, _OTHER_TENANT):
         return list((await session.execute(select(Tenant).order_by(col(Tenant.handle)))).scalars())
-    require(principal, "sla:read")
+    require(principal, Action.SLA_READ)
     return [await session.get_one(Tenant, principal.tenant_id)]
 
 
@@ -156,7 +156,7 @@ async def build_report(
     session: AsyncSession, principal: Principal, tenants: list[Tenant], window: Window
 ) -> SlaReport:
     for tenant in tenants:
-        require(principal, "sla:read", tenant.id)
+        require(principal, Action.SLA_READ, tenant.id)
     slas = await slas_of(session, tenants)
     totals = await sli_totals(session, [t.id for t in tenants], window.since, window.until)
     by_tenant = await fulfilments(session, principal, tenants, slas, window)

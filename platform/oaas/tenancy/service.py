@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
-from oaas.policy import Principal, TenantKind, default_policy, is_allowed, require
+from oaas.policy import Action, Principal, TenantKind, default_policy, is_allowed, require
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
 from oaas.tenancy.secrets import MIN_SECRET_LENGTH, generate_secret, hash_secret
 from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
@@ -51,7 +51,7 @@ async def get_tenant(
     handle: str | None,
     field: Field = ("handle",),
     *,
-    action: str = "tenant:admin",
+    action: Action = Action.TENANT_ADMIN,
 ) -> Tenant:
     """The named tenant if the caller may take `action` on it (the caller's own when no
     handle is given); any other does not exist for it, answered as a made-up handle
@@ -67,7 +67,7 @@ async def get_tenant(
 async def list_tenants(
     session: AsyncSession, principal: Principal, *, first: int, after_handle: str | None
 ) -> list[Tenant]:
-    require(principal, "tenant:admin", _ANY)
+    require(principal, Action.TENANT_ADMIN, _ANY)
     query = select(Tenant).order_by(col(Tenant.handle)).limit(first)
     if after_handle is not None:
         query = query.where(col(Tenant.handle) > after_handle)
@@ -98,7 +98,7 @@ async def create_tenant(
     plan: str | None = None,
     field_prefix: Field = ("input",),
 ) -> Tenant:
-    require(principal, "tenant:admin", _ANY)
+    require(principal, Action.TENANT_ADMIN, _ANY)
     problems = _check_tenant_fields(handle, name, field_prefix)
     if problems:
         raise ValidationFailed(problems)
@@ -130,7 +130,7 @@ async def update_tenant(
     field_prefix: Field = ("input",),
 ) -> bool:
     """Applies the changes; answers whether anything changed."""
-    require(principal, "tenant:admin", tenant.id)
+    require(principal, Action.TENANT_ADMIN, tenant.id)
     problems = _check_tenant_fields(None, name, field_prefix)
     if problems:
         raise ValidationFailed(problems)
@@ -176,7 +176,7 @@ async def get_client(
     """A client the caller may administer; others do not exist for it (answered as a
     made-up id is, word for word)."""
     client = await find_client(session, client_id)
-    if client is None or not is_allowed(principal, "client:admin", client.tenant_id):
+    if client is None or not is_allowed(principal, Action.CLIENT_ADMIN, client.tenant_id):
         raise NotFound("no such API client", field)
     tenant = await session.get_one(Tenant, client.tenant_id)
     return client, tenant
@@ -185,7 +185,7 @@ async def get_client(
 async def list_clients(
     session: AsyncSession, principal: Principal, tenant: Tenant
 ) -> list[ApiClient]:
-    require(principal, "client:admin", tenant.id)
+    require(principal, Action.CLIENT_ADMIN, tenant.id)
     query = (
         select(ApiClient)
         .where(col(ApiClient.tenant_id) == tenant.id)
@@ -227,7 +227,7 @@ def check_roles(
 def _scopes_beyond_caller(principal: Principal, roles: Sequence[str]) -> frozenset[str]:
     """The scopes these roles carry that the caller lacks: below the platform, a
     caller may hand out only the access it holds itself."""
-    if is_allowed(principal, "tenant:admin", _ANY):
+    if is_allowed(principal, Action.TENANT_ADMIN, _ANY):
         return frozenset()
     return default_policy().scopes_for_roles(frozenset(roles)) - principal.scopes
 
@@ -249,7 +249,7 @@ async def create_client(
     secret: str | None = None,
     field_prefix: Field = ("input",),
 ) -> IssuedSecret:
-    require(principal, "client:admin", tenant.id)
+    require(principal, Action.CLIENT_ADMIN, tenant.id)
     if problem := client_id_problem(client_id):
         raise OaasError(ErrorCode.INVALID, f"clientId {problem}", (*field_prefix, "clientId"))
     unique_roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
@@ -297,7 +297,7 @@ async def update_client(
     secret: str | None = None,
     field_prefix: Field = ("input",),
 ) -> None:
-    require(principal, "client:admin", tenant.id)
+    require(principal, Action.CLIENT_ADMIN, tenant.id)
     detail: dict[str, object] = {}
     if roles is not None:
         new_roles = check_roles(principal, tenant, roles, (*field_prefix, "roles"))
@@ -346,7 +346,7 @@ async def rotate_client_secret(
 
 
 async def delete_client(session: AsyncSession, principal: Principal, client: ApiClient) -> None:
-    require(principal, "client:admin", client.tenant_id)
+    require(principal, Action.CLIENT_ADMIN, client.tenant_id)
     await session.delete(client)
     await session.flush()
     await audit.record(

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from oaas.settings import Settings
 from tests.conftest import Api
 from tests.routing.documents import create, put_node, set_stock
 from tests.routing.test_routing_api import assigned, customer, run_intake, stock_of
@@ -31,6 +32,13 @@ async def race(api: Api, count: int, quantity: int) -> list[dict[str, Any]]:
         *(create(api, [("KETTLE-01", quantity)], **customer(i)) for i in range(count))
     )
     return list(orders)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Races of ten orders on a busy machine (the suite runs in parallel): routing
+    must not be deferred by its time limit, which tests/intake exercises."""
+    return settings.model_copy(update={"routing_timeout_ms": 30_000, "risk_timeout_ms": 30_000})
 
 
 def statuses(orders: list[dict[str, Any]]) -> Counter[str]:

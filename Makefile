@@ -33,8 +33,8 @@ imports: install
 	$(RUN) lint-imports
 
 # The suite in parallel (pytest-xdist): tests mostly wait on the databases, so one
-# worker more than the two cores. PYTEST_WORKERS=0 runs it in one process.
-PYTEST_WORKERS ?= 3
+# worker per core (3 exhausted PostgreSQL's 100 connections once). PYTEST_WORKERS=0 runs one process.
+PYTEST_WORKERS ?= 2
 pytest: install
 	$(RUN) pytest -n $(PYTEST_WORKERS)
 

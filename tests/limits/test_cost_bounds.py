@@ -17,6 +17,7 @@ from oaas.graphql.cost import FREE_TYPES, LIST_SIZES
 from oaas.graphql.schema import build_schema
 from oaas.settings import Settings
 from tests.conftest import Api
+from tests.orders.documents import line, order_input
 from tests.routing.documents import create, put_node, set_stock
 
 ORDER_WITH_EVERY_LIST = """
@@ -93,7 +94,7 @@ async def test_a_list_longer_than_its_price_is_charged_in_full(
 ) -> None:
     created = await api.graphql(
         "mutation Big($input: CreateOrderInput!) { createOrder(input: $input) { order { id } } }",
-        {"input": _order_with_lines(30)},
+        {"input": order_input(lines=[line(f"SKU-{i}", 1, "1.00") for i in range(30)])},
         as_client="acme-shop",
     )
     order_id = created.json()["data"]["createOrder"]["order"]["id"]
@@ -110,18 +111,3 @@ async def test_a_list_longer_than_its_price_is_charged_in_full(
     assert again.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == (
         1000 - 31 - 2
     )
-
-
-def _order_with_lines(count: int) -> dict[str, Any]:
-    return {
-        "currency": "EUR",
-        "customerEmail": "jane@example.com",
-        "shippingAddress": {
-            "name": "Jane Doe",
-            "line1": "Hauptstrasse 1",
-            "city": "Berlin",
-            "postalCode": "10115",
-            "country": "DE",
-        },
-        "lines": [{"sku": f"SKU-{i}", "quantity": 1, "unitPrice": "1.00"} for i in range(count)],
-    }

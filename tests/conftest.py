@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from oaas.app import create_app
+from oaas.auth.keys import ensure_key_file
 from oaas.db import SYSTEM_SCOPE, Database
 from oaas.db.migrate import upgrade
 from oaas.db.roles import APP_ROLE, SYSTEM_ROLE, application_logins, provision_logins
@@ -220,11 +221,27 @@ async def empty_database_url(backend: Backend, tmp_path: Path) -> AsyncIterator[
         yield url
 
 
+@pytest.fixture(scope="session")
+def _session_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    ensure_key_file(path)
+    return path
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def signing_key_file(_session_key_file: Path, tmp_path: Path) -> Path:
+    """A test's own key file, holding a key made once per run (an RSA key costs
+    tens of milliseconds to make; rotation tests write their own files)."""
+    path = tmp_path / "keys.json"
+    shutil.copyfile(_session_key_file, path)
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, signing_key_file: Path) -> Settings:
     return Settings(
         issuer=ISSUER,
-        signing_key_file=tmp_path / "keys.json",
+        signing_key_file=signing_key_file,
         _env_file=None,  # type: ignore[call-arg]
     ).model_copy(update=database_settings(database_url))
 

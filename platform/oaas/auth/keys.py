@@ -14,6 +14,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,17 @@ def rotate(path: Path, token_ttl: timedelta) -> StoredKey:
     return new_key
 
 
+@lru_cache(maxsize=64)
+def _import_jwk(canonical_jwk: str) -> RSAKey:
+    return RSAKey.import_key(json.loads(canonical_jwk))
+
+
+def _import(key: StoredKey) -> RSAKey:
+    """An RSA import checks the key's arithmetic (tens of milliseconds), so each key is
+    imported once per process, however often the file is re-read or stores are made."""
+    return _import_jwk(json.dumps(key.private_jwk, sort_keys=True))
+
+
 class KeyStore:
     """The keys of one file, reloaded when the file changes."""
 
@@ -165,10 +177,11 @@ class KeyStore:
             active = [k for k in keys if k.retired_at is None]
             if not active:
                 raise KeyFileError(f"{self.path}: no active signing key")
-            imported: list[Any] = [RSAKey.import_key(k.private_jwk) for k in live]
-            self._signing = RSAKey.import_key(max(active, key=lambda k: k.created_at).private_jwk)
-            self._verifying = KeySet(imported)
-            self._public = [key.as_dict(private=False) for key in imported]
+            imported = {k.kid: _import(k) for k in live}
+            signing = max(active, key=lambda k: k.created_at)
+            self._signing = imported.get(signing.kid) or _import(signing)
+            self._verifying = KeySet(list(imported.values()))
+            self._public = [key.as_dict(private=False) for key in imported.values()]
             self._file_version = version
 
     def version(self) -> tuple[int, int, int] | None:

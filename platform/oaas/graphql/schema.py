@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import strawberry
@@ -78,6 +79,14 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         max_tokens=settings.max_query_tokens,
         max_selections=settings.max_query_selections,
     )
+    return _schema(limits, production=settings.is_production)
+
+
+# The schema is a function of these two values alone and keeps no state of its own
+# (each operation's state lives in its context), so apps built with the same values,
+# as a test suite builds hundreds, share one: converting the types costs ~40 ms.
+@cache
+def _schema(limits: Limits, *, production: bool) -> strawberry.Schema:
     # One rule class for the schema's life: ValidationCache keys on the rule classes,
     # so a class made per request would never hit.
     limits_check = limits_rule(limits)
@@ -89,7 +98,7 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         lambda: AddValidationRules([NoUnstorableStrings]),
         RequireOperationName,
     ]
-    if settings.is_production:
+    if production:
         extensions.append(DisableIntrospection)
     extensions.append(make_cost_extension(limits))
     extensions.append(UnitOfWork)
@@ -101,7 +110,5 @@ def build_schema(settings: Settings, limits: Limits | None = None) -> strawberry
         mutation=Mutation,
         extensions=schema_extensions,
         execution_context_class=SerialRootExecutionContext,
-        config=StrawberryConfig(
-            disable_field_suggestions=settings.is_production, scalar_map=SCALARS
-        ),
+        config=StrawberryConfig(disable_field_suggestions=production, scalar_map=SCALARS),
     )

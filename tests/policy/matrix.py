@@ -23,8 +23,9 @@ swiftship-tms (partner_operator) unless said otherwise:
 
 Objects (what the row acts on):
 
-  own               the caller's tenant's: its order, its API client, its tenant, the
-                    grant it gave (merchant) or received (partner), itself (viewer)
+  own               the caller's tenant's: its order, an API client of it other than the
+                    caller, its tenant, the grant it gave (merchant) or received (partner),
+                    itself (viewer); apiClients: its tenant omitted or named, both alike
   other             another merchant's: globex's order, client, tenant, grant
   shared            acme's order, seen by a partner
   own_delivered     the caller's tenant's order, already DELIVERED

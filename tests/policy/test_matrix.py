@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from graphql import GraphQLObjectType
 from graphql import build_schema as parse_sdl
@@ -39,20 +40,43 @@ NO_GRANT_CLIENT = "loner-tms"
 MADE_UP_TENANT = "no-such-tenant"
 MADE_UP_CLIENT = "no-such-client"
 
-# The caller of each role-state: (client id, tenant handle, tenant kind).
+# The caller of each role-state: (client id, its role, tenant handle, tenant kind).
 # The no-grant partner's tenant is made per test, its handle set then.
-CALLERS: dict[RoleState, tuple[str, str, str]] = {
-    RoleState.PLATFORM_ADMIN: (PLATFORM_ADMIN, "ops", "platform"),
-    RoleState.MERCHANT_ADMIN: ("acme-backend", "acme", "merchant"),
-    RoleState.MERCHANT_OPERATOR: ("acme-shop", "acme", "merchant"),
-    RoleState.MERCHANT_VIEWER: ("acme-reports", "acme", "merchant"),
-    RoleState.PARTNER_ADMIN: ("swiftship-admin", "swiftship", "partner"),
-    RoleState.PARTNER_NO_GRANT: (NO_GRANT_CLIENT, "", "partner"),
-    RoleState.PARTNER_LOGISTICS: ("swiftship-tms", "swiftship", "partner"),
-    RoleState.PARTNER_FULL: ("swiftship-tms", "swiftship", "partner"),
-    RoleState.PARTNER_READ_ONLY: ("swiftship-tms", "swiftship", "partner"),
-    RoleState.PARTNER_REVOKED: ("swiftship-tms", "swiftship", "partner"),
-    RoleState.PARTNER_EXPIRED: ("swiftship-tms", "swiftship", "partner"),
+CALLERS: dict[RoleState, tuple[str, str, str, str]] = {
+    RoleState.PLATFORM_ADMIN: (PLATFORM_ADMIN, "platform_admin", "ops", "platform"),
+    RoleState.MERCHANT_ADMIN: ("acme-backend", "merchant_admin", "acme", "merchant"),
+    RoleState.MERCHANT_OPERATOR: ("acme-shop", "merchant_operator", "acme", "merchant"),
+    RoleState.MERCHANT_VIEWER: ("acme-reports", "merchant_viewer", "acme", "merchant"),
+    RoleState.PARTNER_ADMIN: ("swiftship-admin", "partner_admin", "swiftship", "partner"),
+    RoleState.PARTNER_NO_GRANT: (NO_GRANT_CLIENT, "partner_operator", "", "partner"),
+    RoleState.PARTNER_LOGISTICS: ("swiftship-tms", "partner_operator", "swiftship", "partner"),
+    RoleState.PARTNER_FULL: ("swiftship-tms", "partner_operator", "swiftship", "partner"),
+    RoleState.PARTNER_READ_ONLY: ("swiftship-tms", "partner_operator", "swiftship", "partner"),
+    RoleState.PARTNER_REVOKED: ("swiftship-tms", "partner_operator", "swiftship", "partner"),
+    RoleState.PARTNER_EXPIRED: ("swiftship-tms", "partner_operator", "swiftship", "partner"),
+}
+# The demo tenants (tenants/demo.yaml) as the API shows them, and their clients.
+DEMO_TENANTS: dict[str, Json] = {
+    "acme": {"handle": "acme", "name": "Acme Appliances", "kind": "MERCHANT", "status": "ACTIVE"},
+    "globex": {
+        "handle": "globex",
+        "name": "Globex Corporation",
+        "kind": "MERCHANT",
+        "status": "ACTIVE",
+    },
+    "ops": {"handle": "ops", "name": "Platform Operations", "kind": "PLATFORM", "status": "ACTIVE"},
+    "swiftship": {
+        "handle": "swiftship",
+        "name": "SwiftShip Logistics",
+        "kind": "PARTNER",
+        "status": "ACTIVE",
+    },
+}
+DEMO_CLIENTS: dict[str, list[str]] = {
+    "acme": ["acme-backend", "acme-reports", "acme-shop"],
+    "globex": ["globex-backend", "globex-shop"],
+    "ops": [PLATFORM_ADMIN],
+    "swiftship": ["swiftship-admin", "swiftship-tms"],
 }
 # A role a new client of each tenant kind gets.
 ROLE_OF_KIND = {
@@ -86,12 +110,12 @@ GRANT = f"""mutation ($input: GrantOrderAccessInput!) {{
 REVOKE = f"""mutation ($grantId: ID!) {{
   revokeOrderAccess(grantId: $grantId) {{ grant {{ id revokedAt }} {USER_ERRORS} }} }}"""
 CREATE_TENANT = f"""mutation ($input: CreateTenantInput!) {{
-  createTenant(input: $input) {{ tenant {{ handle name }} {USER_ERRORS} }} }}"""
+  createTenant(input: $input) {{ tenant {{ handle name kind status }} {USER_ERRORS} }} }}"""
 UPDATE_TENANT = f"""mutation ($input: UpdateTenantInput!) {{
   updateTenant(input: $input) {{ tenant {{ handle name }} {USER_ERRORS} }} }}"""
 CREATE_CLIENT = f"""mutation ($input: CreateApiClientInput!) {{
   createApiClient(input: $input) {{
-    apiClient {{ clientId tenant {{ handle }} }} clientSecret {USER_ERRORS} }} }}"""
+    apiClient {{ clientId roles tenant {{ handle }} }} clientSecret {USER_ERRORS} }} }}"""
 ROTATE_SECRET = f"""mutation ($clientId: String!) {{
   rotateApiClientSecret(clientId: $clientId) {{
     apiClient {{ clientId tenant {{ handle }} }} clientSecret {USER_ERRORS} }} }}"""
@@ -100,12 +124,12 @@ SET_SLA = f"""mutation ($input: SetTenantSlaInput!) {{
 DELETE_CLIENT = f"""mutation ($clientId: String!) {{
   deleteApiClient(clientId: $clientId) {{ deletedClientId {USER_ERRORS} }} }}"""
 
-VIEWER = "{ viewer { clientId tenant { handle } } }"
+VIEWER = "{ viewer { clientId roles tenant { handle } } }"
 ORDER = "query ($id: ID!) { order(id: $id) { id } }"
 ORDERS = "{ orders(first: 50) { edges { node { id } } } }"
 GRANTS = "{ orderAccessGrants { id } }"
-TENANTS = "{ tenants(first: 50) { edges { node { handle } } } }"
-TENANT = "query ($handle: String!) { tenant(handle: $handle) { handle } }"
+TENANTS = "{ tenants(first: 50) { edges { node { handle name kind status } } } }"
+TENANT = "query ($handle: String!) { tenant(handle: $handle) { handle name kind status } }"
 API_CLIENTS = (
     "query ($tenant: String) { apiClients(tenant: $tenant) { clientId tenant { handle } } }"
 )
@@ -146,10 +170,8 @@ ORDER_STATE = "query ($id: ID!) { order(id: $id) { status updatedAt events { typ
 ROUTED_ORDER_STATE = """query ($id: ID!) { order(id: $id) {
   status updatedAt events { type } routingHistory { sequence routed settlement } } }"""
 ALL_GRANTS = "{ orderAccessGrants { id profile actions revokedAt partner { handle } } }"
-TENANT_STATE = "query ($handle: String!) { tenant(handle: $handle) { name status updatedAt } }"
-CLIENT_STATE = (
-    "query ($tenant: String) { apiClients(tenant: $tenant) { clientId roles updatedAt } }"
-)
+TENANTS_STATE = "tenants(first: 50) { edges { node { handle name kind status updatedAt } } }"
+CLIENTS_STATE = "clientId roles updatedAt"
 
 
 @dataclass(frozen=True)
@@ -191,8 +213,18 @@ class World:
     settings: Settings
     state: RoleState
     caller: str
+    role: str
     tenant: str
     kind: str
+    # Every tenant and its clients, as the platform admin should see them, and the
+    # current secret of each client the world made.
+    tenants: dict[str, Json] = field(
+        default_factory=lambda: {h: dict(t) for h, t in DEMO_TENANTS.items()}
+    )
+    clients: dict[str, list[str]] = field(
+        default_factory=lambda: {h: list(c) for h, c in DEMO_CLIENTS.items()}
+    )
+    secrets: dict[str, str] = field(default_factory=dict)
     orders: dict[Obj, str] = field(default_factory=dict)
     grants: dict[Obj, str] = field(default_factory=dict)
     # Routed orders, for the rows on routing decisions and events: acme's (own, shared)
@@ -288,15 +320,34 @@ class World:
     async def new_partner(self) -> str:
         handle = self.name("partner")
         tenant = {"handle": handle, "name": f"Partner {handle}", "kind": "PARTNER"}
-        await self.setup(CREATE_TENANT, {"input": tenant}, as_client=PLATFORM_ADMIN)
+        payload = await self.setup(CREATE_TENANT, {"input": tenant}, as_client=PLATFORM_ADMIN)
+        self.tenants[handle] = payload["tenant"]
         return handle
 
     async def new_client(self, tenant: str, kind: str, client_id: str | None = None) -> Json:
         """A client made by the platform admin: the createApiClient payload."""
-        spec = {"clientId": client_id or self.name("client"), "roles": [ROLE_OF_KIND[kind]]}
-        return await self.setup(
-            CREATE_CLIENT, {"input": {**spec, "tenant": tenant}}, as_client=PLATFORM_ADMIN
-        )
+        made = client_id or self.name("client")
+        spec = {"clientId": made, "roles": [ROLE_OF_KIND[kind]], "tenant": tenant}
+        payload = await self.setup(CREATE_CLIENT, {"input": spec}, as_client=PLATFORM_ADMIN)
+        self.clients.setdefault(tenant, []).append(made)
+        self.secrets[made] = payload["clientSecret"]
+        return payload
+
+    async def secret_works(self, client_id: str, secret: str) -> bool:
+        """A token fetched with this secret lets the client read `viewer` as itself."""
+        response = await self.token_response(client_id, secret)
+        if response.status_code != 200:
+            return False
+        me = await self.api.graphql(VIEWER, token=response.json()["access_token"])
+        return me.status_code == 200 and me.json()["data"]["viewer"]["clientId"] == client_id
+
+    async def secret_refused(self, client_id: str, secret: str) -> bool:
+        return (await self.token_response(client_id, secret)).status_code == 401
+
+    async def token_response(self, client_id: str, secret: str) -> httpx.Response:
+        """A fresh token request (the Api's tokens are cached)."""
+        form = {"grant_type": "client_credentials"}
+        return await self.api.http.post("/oauth/token", data=form, auth=(client_id, secret))
 
     async def grant(self, merchant: str, partner: str, profile: str, actions: list[str]) -> str:
         spec = {"partner": partner, "profile": profile, "actions": actions}
@@ -343,8 +394,8 @@ class World:
 
 
 async def build_world(api: Api, settings: Settings, state: RoleState) -> World:
-    caller, tenant, kind = CALLERS[state]
-    world = World(api, settings, state, caller, tenant, kind)
+    caller, role, tenant, kind = CALLERS[state]
+    world = World(api, settings, state, caller, role, tenant, kind)
     # Routing and risk, set up while acme's grant to swiftship is as the demo made it.
     await world.put_node("acme-backend", ACME_NODE)
     await world.set_stock("acme-backend", ACME_NODE, ROUTABLE_SKU)
@@ -454,7 +505,7 @@ def ids(connection: Json) -> list[str]:
 
 async def q_viewer(world: World, obj: Obj) -> Seen:
     body = await world.call(VIEWER)
-    me = {"clientId": world.caller, "tenant": {"handle": world.tenant}}
+    me = {"clientId": world.caller, "roles": [world.role], "tenant": {"handle": world.tenant}}
     return read(body, "viewer", lambda v: v == me)
 
 
@@ -484,7 +535,8 @@ async def q_order_access_grants(world: World, obj: Obj) -> Seen:
 
 async def q_tenants(world: World, obj: Obj) -> Seen:
     body = await world.call(TENANTS)
-    return read(body, "tenants", lambda v: "globex" in [e["node"]["handle"] for e in v["edges"]])
+    every = [world.tenants[handle] for handle in sorted(world.tenants)]
+    return read(body, "tenants", lambda v: [e["node"] for e in v["edges"]] == every)
 
 
 def tenant_of(world: World, obj: Obj) -> str:
@@ -494,24 +546,27 @@ def tenant_of(world: World, obj: Obj) -> str:
 async def q_tenant(world: World, obj: Obj) -> Seen:
     handle = tenant_of(world, obj)
     body = await world.call(TENANT, {"handle": handle})
-    seen = read(body, "tenant", lambda v: v == {"handle": handle}, lambda v: v is None)
+    seen = read(body, "tenant", lambda v: v == world.tenants[handle], lambda v: v is None)
     names = (handle, MADE_UP_TENANT)
     return await as_made_up(world, seen, body, TENANT, {"handle": MADE_UP_TENANT}, names)
 
 
 async def q_api_clients(world: World, obj: Obj) -> Seen:
+    """own: the caller's tenant's clients, the same whether it names its tenant or not;
+    other: globex's, named."""
     named = None if obj is Obj.OWN else "globex"
-    expected = (world.tenant, world.caller) if named is None else ("globex", "globex-shop")
-
-    def allowed(value: Json) -> bool:
-        return (
-            value is not None
-            and expected[1] in [c["clientId"] for c in value]
-            and {c["tenant"]["handle"] for c in value} == {expected[0]}
-        )
-
+    tenant = named or world.tenant
+    every = [
+        {"clientId": client, "tenant": {"handle": tenant}}
+        for client in sorted(world.clients.get(tenant, []))
+    ]
     body = await world.call(API_CLIENTS, {"tenant": named})
-    seen = read(body, "apiClients", allowed, lambda v: not v)
+    seen = read(body, "apiClients", lambda v: v == every, lambda v: not v)
+    if obj is Obj.OWN:
+        itself = await world.call(API_CLIENTS, {"tenant": world.tenant})
+        if answer(itself) != answer(body):
+            return Seen("DIFFERS", f"naming itself: {answer(itself)}; naming none: {seen}")
+        return seen
     names = ("globex", MADE_UP_TENANT)
     return await as_made_up(world, seen, body, API_CLIENTS, {"tenant": MADE_UP_TENANT}, names)
 
@@ -975,9 +1030,47 @@ def mutation_seen(
     return unexpected(payload)
 
 
-def error_shape(body: Json, root: str) -> Json:
-    payload = (body.get("data") or {}).get(root) or {}
-    return [(e["code"], e["field"]) for e in payload.get("userErrors", [])]
+def made_up_part(real: Json, made_up: Json, path: tuple[Any, ...] = ()) -> list[Json]:
+    """Where made-up variables differ from the real ones: [path, real, made-up] each."""
+    if isinstance(real, dict) and isinstance(made_up, dict):
+        keys = sorted(real.keys() | made_up.keys())
+        return [d for k in keys for d in made_up_part(real.get(k), made_up.get(k), (*path, k))]
+    if isinstance(real, list) and isinstance(made_up, list) and len(real) == len(made_up):
+        pairs = enumerate(zip(real, made_up, strict=True))
+        return [d for i, (r, m) in pairs for d in made_up_part(r, m, (*path, i))]
+    return [] if real == made_up else [[list(path), real, made_up]]
+
+
+async def reads_as_made_up(
+    world: World,
+    body: Json,
+    root: str,
+    document: str,
+    variables: Json,
+    made_up: Json,
+    field: list[Any] | None,
+) -> Seen | None:
+    """A mutation's NOT_FOUND reads word for word like the answer about a made-up object
+    (its name aside), its userError naming `field` if given; None if it does."""
+    parts = made_up_part(variables, made_up)
+    assert len(parts) == 1, f"made-up variables must differ in one place: {parts}"
+    [[_path, name, made_up_name]] = parts
+    fake = await world.call(document, made_up)
+    real_text, fake_text = json.dumps(answer(body)), json.dumps(answer(fake))
+    if isinstance(name, str) and isinstance(made_up_name, str):
+        real_text = real_text.replace(name, "<name>")
+        fake_text = fake_text.replace(made_up_name, "<name>")
+    if real_text != fake_text:
+        return Seen("LEAKS", f"{real_text[:300]} vs made-up {fake_text[:300]}")
+    named = [e["field"] for e in body["data"][root]["userErrors"]]
+    if field is not None and named != [field]:
+        return Seen("UNEXPECTED", f"the userError names {named}, not {field}")
+    return None
+
+
+# What must also show after an ALLOWED answer, given its payload and the snapshot after
+# (and what the world records of it): False reads NO_EFFECT.
+Effect = Callable[[Json, Json], Awaitable[bool]]
 
 
 async def mutate(
@@ -989,22 +1082,33 @@ async def mutate(
     ok: Callable[[Json], bool],
     snapshot: Callable[[], Awaitable[Json]],
     made_up: dict[str, Any] | None = None,
+    not_found_field: list[Any] | None = None,
     nothing: Callable[[Json], bool] = nothing_done,
+    effect: Effect | None = None,
 ) -> Seen:
     """Runs one mutation row: ALLOWED must change the object, anything else must not
-    (`nothing`: how the payload reads when nothing was done, if not all null)."""
+    (`nothing`: how the payload reads when nothing was done, if not all null).
+    A NOT_FOUND reads like the answer for `made_up` variables, and names
+    `not_found_field` if given."""
     before = await snapshot()
     body = await world.call(document, variables)
     seen = mutation_seen(body, root, ok, nothing)
     after = await snapshot()
     if seen.outcome == Outcome.ALLOWED and after == before:
         return Seen("NO_EFFECT", f"answered ALLOWED but changed nothing: {before}")
+    if (
+        seen.outcome == Outcome.ALLOWED
+        and effect is not None
+        and not await effect(body["data"][root], after)
+    ):
+        return Seen("NO_EFFECT", f"answered ALLOWED but the change does not show: {after}")
     if seen.outcome != Outcome.ALLOWED and after != before:
         return Seen("CHANGED", f"answered {seen.outcome} yet {before} -> {after}")
     if seen.outcome == Outcome.NOT_FOUND and made_up is not None:
-        fake = await world.call(document, made_up)
-        if error_shape(fake, root) != error_shape(body, root):
-            return Seen("LEAKS", f"{error_shape(body, root)} vs made-up {error_shape(fake, root)}")
+        found = await reads_as_made_up(
+            world, body, root, document, variables, made_up, not_found_field
+        )
+        return found or seen
     return seen
 
 
@@ -1019,7 +1123,7 @@ def order_snapshot(world: World, order_id: str) -> Callable[[], Awaitable[Json]]
     return lambda: world.snapshot(ORDER_STATE, {"id": order_id})
 
 
-MADE_UP_ORDER = {"input": {"orderId": to_global_id("Order", uuid.UUID(int=7)), "status": "SHIPPED"}}
+MADE_UP_ORDER_ID = to_global_id("Order", uuid.UUID(int=7))
 
 
 async def m_create_order(world: World, obj: Obj) -> Seen:
@@ -1042,7 +1146,7 @@ async def m_cancel_order(world: World, obj: Obj) -> Seen:
         {"input": {"orderId": target}},
         ok=lambda p: p["order"] == {"id": target, "status": "CANCELLED"},
         snapshot=order_snapshot(world, target),
-        made_up={"input": {"orderId": MADE_UP_ORDER["input"]["orderId"]}},
+        made_up={"input": {"orderId": MADE_UP_ORDER_ID}},
     )
 
 
@@ -1056,7 +1160,7 @@ async def m_update_fulfillment(world: World, obj: Obj) -> Seen:
         {"input": {"orderId": target, "status": status}},
         ok=lambda p: p["order"] == {"id": target, "status": status},
         snapshot=order_snapshot(world, target),
-        made_up=MADE_UP_ORDER,
+        made_up={"input": {"orderId": MADE_UP_ORDER_ID, "status": status}},
     )
 
 
@@ -1100,68 +1204,142 @@ async def m_revoke_order_access(world: World, obj: Obj) -> Seen:
     )
 
 
+def tenancy_snapshot(world: World) -> Callable[[], Awaitable[Json]]:
+    """Every tenant and every API client: clients live in the demo tenants and the
+    caller's (tenants made in the world have none)."""
+
+    async def snapshot() -> Json:
+        handles = sorted({*DEMO_CLIENTS, world.tenant})
+        lists = " ".join(
+            f'c{i}: apiClients(tenant: "{handle}") {{ {CLIENTS_STATE} }}'
+            for i, handle in enumerate(handles)
+        )
+        data = await world.snapshot(f"{{ {TENANTS_STATE} {lists} }}")
+        tenants = [edge["node"] for edge in data["tenants"]["edges"]]
+        return {"tenants": tenants, "clients": {h: data[f"c{i}"] for i, h in enumerate(handles)}}
+
+    return snapshot
+
+
+def shown_tenant(snapshot: Json, handle: str) -> Json:
+    """The tenant as a snapshot shows it, without its updatedAt (None: not there)."""
+    for tenant in snapshot["tenants"]:
+        if tenant["handle"] == handle:
+            return {k: v for k, v in tenant.items() if k != "updatedAt"}
+    return None
+
+
+def shown_roles(snapshot: Json, tenant: str, client_id: str) -> list[str] | None:
+    """The client's roles as a snapshot shows them (None: not there)."""
+    for client in snapshot["clients"][tenant]:
+        if client["clientId"] == client_id:
+            roles: list[str] = client["roles"]
+            return roles
+    return None
+
+
 async def m_create_tenant(world: World, obj: Obj) -> Seen:
     handle = world.name("made")
     spec = {"handle": handle, "name": "Made In The Matrix", "kind": "MERCHANT"}
-    return await mutate(
+    made = {**spec, "status": "ACTIVE"}
+
+    async def effect(payload: Json, after: Json) -> bool:
+        return shown_tenant(after, handle) == made
+
+    seen = await mutate(
         world,
         "createTenant",
         CREATE_TENANT,
         {"input": spec},
-        ok=lambda p: p["tenant"]["handle"] == handle,
-        snapshot=lambda: world.snapshot(TENANT_STATE, {"handle": handle}),
+        ok=lambda p: p["tenant"] == made,
+        snapshot=tenancy_snapshot(world),
+        effect=effect,
     )
+    if seen.outcome == Outcome.ALLOWED:
+        world.tenants[handle] = made
+    return seen
 
 
 async def m_update_tenant(world: World, obj: Obj) -> Seen:
     handle, name = tenant_of(world, obj), world.name("Renamed")
-    return await mutate(
+    renamed = {**world.tenants[handle], "name": name}
+
+    async def effect(payload: Json, after: Json) -> bool:
+        return shown_tenant(after, handle) == renamed
+
+    seen = await mutate(
         world,
         "updateTenant",
         UPDATE_TENANT,
         {"input": {"handle": handle, "name": name}},
         ok=lambda p: p["tenant"] == {"handle": handle, "name": name},
-        snapshot=lambda: world.snapshot(TENANT_STATE, {"handle": handle}),
+        snapshot=tenancy_snapshot(world),
         made_up={"input": {"handle": MADE_UP_TENANT, "name": name}},
+        effect=effect,
     )
-
-
-def clients_snapshot(world: World, tenant: str) -> Callable[[], Awaitable[Json]]:
-    return lambda: world.snapshot(CLIENT_STATE, {"tenant": tenant})
+    if seen.outcome == Outcome.ALLOWED:
+        world.tenants[handle] = renamed
+    return seen
 
 
 async def m_create_api_client(world: World, obj: Obj) -> Seen:
+    """own: a client of the caller's tenant, named by none; other: one of globex's."""
     client_id = world.name("new-client")
     if obj is Obj.OWN:
-        tenant, spec = world.tenant, {"clientId": client_id, "roles": [ROLE_OF_KIND[world.kind]]}
+        tenant, named, roles = world.tenant, None, [ROLE_OF_KIND[world.kind]]
+        spec = {"clientId": client_id, "roles": roles}
     else:
-        tenant = "globex"
-        spec = {"clientId": client_id, "roles": ["merchant_viewer"], "tenant": tenant}
+        tenant, named, roles = "globex", "globex", ["merchant_viewer"]
+        spec = {"clientId": client_id, "roles": roles, "tenant": tenant}
+
+    async def effect(payload: Json, after: Json) -> bool:
+        """Listed, to the platform admin and to the caller, and its secret works."""
+        world.secrets[client_id] = payload["clientSecret"]
+        mine = await world.call(API_CLIENTS, {"tenant": named})
+        return (
+            shown_roles(after, tenant, client_id) == roles
+            and client_id in [c["clientId"] for c in mine["data"]["apiClients"]]
+            and await world.secret_works(client_id, payload["clientSecret"])
+        )
+
     seen = await mutate(
         world,
         "createApiClient",
         CREATE_CLIENT,
         {"input": spec},
         ok=lambda p: (
-            p["apiClient"] == {"clientId": client_id, "tenant": {"handle": tenant}}
+            p["apiClient"] == {"clientId": client_id, "roles": roles, "tenant": {"handle": tenant}}
             and bool(p["clientSecret"])
         ),
-        snapshot=clients_snapshot(world, tenant),
+        snapshot=tenancy_snapshot(world),
         made_up={"input": {**spec, "tenant": MADE_UP_TENANT}},
+        not_found_field=["input", "tenant"],
+        effect=effect,
     )
     if seen.outcome == Outcome.ALLOWED:
+        world.clients.setdefault(tenant, []).append(client_id)
         world.spare_clients.setdefault(tenant, []).append(client_id)
     return seen
 
 
+# An ALLOWED row's further checks: (payload, snapshot after, tenant, target client).
+ClientEffect = Callable[[Json, Json, str, str], Awaitable[bool]]
+
+
 async def client_row(
-    world: World, obj: Obj, root: str, document: str, ok: Callable[[Json, str, str], bool]
+    world: World,
+    obj: Obj,
+    root: str,
+    document: str,
+    ok: Callable[[Json, str, str], bool],
+    effect: ClientEffect,
 ) -> Seen:
     """A row acting on a fresh client of the caller's tenant (own) or globex's (other).
 
     Argon2 makes clients slow to make, so they are pooled: one made by createApiClient,
     or still there after a row that answered as the matrix can expect, serves the next
-    row as well as a new one would.
+    row as well as a new one would. Its secret works before the row, and still works
+    after any answer but ALLOWED.
     """
     tenant, kind = (world.tenant, world.kind) if obj is Obj.OWN else ("globex", "merchant")
     pool = world.spare_clients.setdefault(tenant, [])
@@ -1170,17 +1348,30 @@ async def client_row(
     else:
         made = await world.new_client(tenant, kind)
         target = made["apiClient"]["clientId"]
+    secret = world.secrets[target]
+    assert await world.secret_works(target, secret), f"{target}'s secret fails before {root}"
+
+    async def row_effect(payload: Json, after: Json) -> bool:
+        return await effect(payload, after, tenant, target)
+
     seen = await mutate(
         world,
         root,
         document,
         {"clientId": target},
         ok=lambda p: ok(p, tenant, target),
-        snapshot=clients_snapshot(world, tenant),
+        snapshot=tenancy_snapshot(world),
         made_up={"clientId": MADE_UP_CLIENT},
+        not_found_field=["clientId"],
+        effect=row_effect,
     )
+    refused = seen.outcome in set(Outcome) - {Outcome.ALLOWED}
+    if refused and not await world.secret_works(target, secret):
+        return Seen("CHANGED", f"answered {seen.outcome} yet {target}'s secret fails")
     deleted = root == "deleteApiClient" and seen.outcome == Outcome.ALLOWED
-    if seen.outcome in set(Outcome) and not deleted:
+    if deleted:
+        world.clients[tenant].remove(target)
+    elif seen.outcome in set(Outcome):
         pool.append(target)
     return seen
 
@@ -1190,14 +1381,25 @@ async def m_rotate_api_client_secret(world: World, obj: Obj) -> Seen:
         shown = {"clientId": target, "tenant": {"handle": tenant}}
         return payload["apiClient"] == shown and bool(payload["clientSecret"])
 
-    return await client_row(world, obj, "rotateApiClientSecret", ROTATE_SECRET, ok)
+    async def effect(payload: Json, after: Json, tenant: str, target: str) -> bool:
+        """The old secret is refused, the new one works."""
+        old, new = world.secrets[target], payload["clientSecret"]
+        world.secrets[target] = new
+        return await world.secret_refused(target, old) and await world.secret_works(target, new)
+
+    return await client_row(world, obj, "rotateApiClientSecret", ROTATE_SECRET, ok, effect)
 
 
 async def m_delete_api_client(world: World, obj: Obj) -> Seen:
     def ok(payload: Json, tenant: str, target: str) -> bool:
         return bool(payload["deletedClientId"] == target)
 
-    return await client_row(world, obj, "deleteApiClient", DELETE_CLIENT, ok)
+    async def effect(payload: Json, after: Json, tenant: str, target: str) -> bool:
+        """Listed no more, and its secret is refused."""
+        gone = shown_roles(after, tenant, target) is None
+        return gone and await world.secret_refused(target, world.secrets[target])
+
+    return await client_row(world, obj, "deleteApiClient", DELETE_CLIENT, ok, effect)
 
 
 async def m_set_tenant_sla(world: World, obj: Obj) -> Seen:
@@ -1321,9 +1523,6 @@ async def m_set_routing_profile(world: World, obj: Obj) -> Seen:
         snapshot=lambda: world.snapshot(ROUTING_PROFILE, {"merchant": merchant}),
         made_up={"input": {**spec, "merchant": MADE_UP_TENANT}},
     )
-
-
-MADE_UP_ORDER_ID = to_global_id("Order", uuid.UUID(int=7))
 
 
 async def order_row(

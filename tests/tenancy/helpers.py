@@ -8,27 +8,8 @@ import httpx
 
 from tests.conftest import DEMO_SECRET, Api
 
-# Every demo client, one per role at least (tenants/demo.yaml).
-DEMO_CLIENTS: dict[str, tuple[str, str]] = {
-    "acme-backend": ("acme", "merchant_admin"),
-    "acme-shop": ("acme", "merchant_operator"),
-    "acme-reports": ("acme", "merchant_viewer"),
-    "globex-backend": ("globex", "merchant_admin"),
-    "globex-shop": ("globex", "merchant_operator"),
-    "swiftship-tms": ("swiftship", "partner_operator"),
-    "swiftship-admin": ("swiftship", "partner_admin"),
-    "ops-admin": ("ops", "platform_admin"),
-}
 DEMO_TENANTS = ("acme", "globex", "ops", "swiftship")
 PLATFORM_ADMIN = "ops-admin"
-
-
-def tenant_of(client_id: str) -> str:
-    return DEMO_CLIENTS[client_id][0]
-
-
-def demo_clients_of(tenant: str) -> list[str]:
-    return sorted(c for c, (t, _role) in DEMO_CLIENTS.items() if t == tenant)
 
 
 USER_ERRORS = "userErrors { field message code }"

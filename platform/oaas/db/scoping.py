@@ -20,7 +20,7 @@ tenant-owned table through bare Core columns would escape the criteria and is
 refused with `UnscopedStatementError` instead of running.
 
 The scoping uses SQLAlchemy's public API but for two things it offers none for
-(`_entity_mapper`, `_statement_shape`); tests/db/test_sqlalchemy_contract.py
+(`_entity_of`, `_statement_shape`); tests/db/test_sqlalchemy_contract.py
 fails, naming the behaviour, if an upgrade changes either.
 """
 
@@ -125,13 +125,12 @@ def entity_table(model: type[SQLModel]) -> EntityTable:
 # tests/db/test_sqlalchemy_contract.py pins the behaviour relied upon.
 
 
-def _entity_mapper(element: Any) -> Mapper[Any] | None:
-    """The mapper of the ORM entity a column or FROM element carries (`Order.id`, an
-    `aliased(Order)`), None for a bare one (`Order.__table__.c.id`). The ORM applies
-    `with_loader_criteria` to exactly the entities it finds by this annotation, and
-    no public attribute exposes it."""
-    entity = getattr(element, "_annotations", {}).get("parententity")
-    return None if entity is None else entity.mapper  # a Mapper's own mapper is itself
+def _entity_of(element: Any) -> Any:
+    """The ORM entity a column or FROM element carries: the model's `Mapper` for
+    `Order.id`, an `AliasedInsp` for an `aliased(Order)`, None for a bare column
+    (`Order.__table__.c.id`). The ORM applies `with_loader_criteria` to exactly the
+    entities it finds by this annotation, and no public attribute exposes it."""
+    return getattr(element, "_annotations", {}).get("parententity")
 
 
 def _statement_shape(statement: Any) -> Hashable | None:
@@ -155,10 +154,10 @@ def _mapped_models() -> Iterator[Mapper[Any]]:
 
 
 def tenant_tables_of(statement: Any) -> set[str]:
-    """The tenant-owned tables a statement reaches through their entities (aliases too).
+    """The tenant-owned tables a statement reaches through their entities.
 
-    Refuses a statement that names a tenant-owned table only bare: its columns, or
-    the table itself inside an alias or subquery.
+    Refuses a statement that names a tenant-owned table only bare (its columns, or
+    the table itself inside an alias or subquery), or through an `aliased()` model.
 
     A table that also appears as an entity gets its criteria (ORM loads such as
     `session.get` mix the entity with bare primary-key columns of its table).
@@ -167,10 +166,17 @@ def tenant_tables_of(statement: Any) -> set[str]:
     as_entity: set[str] = set()
     bare: dict[str, str] = {}
     for element in visitors.iterate(statement):
-        mapper = _entity_mapper(element)
-        if mapper is not None:
-            table = mapper.local_table
+        entity = _entity_of(element)
+        if entity is not None:
+            table = entity.mapper.local_table
             if isinstance(table, Table) and table.name in owned:
+                if entity.is_aliased_class:
+                    # SQLAlchemy joins an alias with the criteria of the model's own
+                    # table, not the alias's: the alias's rows would go unfiltered.
+                    raise UnscopedStatementError(
+                        f"an alias of {table.name} escapes tenant criteria once joined; "
+                        "query the model itself"
+                    )
                 as_entity.add(table.name)
         elif isinstance(element, Table) and element.name in owned:
             bare.setdefault(element.name, f"{element.name} (the table)")

@@ -14,6 +14,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Table, bindparam, delete, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from oaas.db import (
     SYSTEM_SCOPE,
@@ -162,6 +163,23 @@ async def test_a_bare_core_query_on_a_tenant_owned_table_is_refused(database: Da
                 await session.execute(select(bare.c.id))
             with pytest.raises(UnscopedStatementError, match="order_lines"):
                 await session.execute(with_bare_subquery)
+            with pytest.raises(UnscopedStatementError, match="orders"):
+                await session.execute(select(bare.alias().c.id))
+    finally:
+        await database.dispose()
+
+
+async def test_an_aliased_model_is_refused(database: Database) -> None:
+    """Joined, an alias would take the criteria of the model's own table, not its own."""
+    other = aliased(Order)
+    try:
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            with pytest.raises(UnscopedStatementError, match="an alias of orders"):
+                await session.execute(select(other))
+            with pytest.raises(UnscopedStatementError, match="an alias of orders"):
+                await session.execute(select(orders.c.id).join(other, other.id != orders.c.id))
+            with pytest.raises(UnscopedStatementError, match="an alias of orders"):
+                PreparedQuery(select(other.id))
     finally:
         await database.dispose()
 

@@ -31,13 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.expression import FromClause, SelectBase
 
-from oaas.db.scoping import (
-    RowScope,
-    UnscopedStatementError,
-    tenant_criteria_by_parameter,
-    tenant_option_by_parameter,
-    tenant_tables_of,
-)
+from oaas.db.scoping import session_scope, tenant_criteria_by_parameter, tenant_tables_of
 
 # The bound parameter that carries the scope's tenant; no query of ours uses the name.
 SCOPE_TENANT_PARAM = "oaas_scope_tenant_id"
@@ -83,14 +77,17 @@ class PreparedQuery:
     """A SELECT (or a plain UPDATE) built once, limited to the session's `RowScope`,
     run without the ORM.
 
-    Rows come back as from `session.execute`: `Row`s with the same names and
-    types (Core applies the columns' types either way). An UPDATE filters as the
-    hook would only as a WHERE clause: one with a subquery is refused, and goes
-    through the session.
+    The scope comes from `session_scope`, as the hook's does; a tenant's scope is
+    taken one way, as the bound parameter of `tenant_criteria_by_parameter`, in a
+    WHERE clause where that filters as the hook would and as the hook's option
+    otherwise. Rows come back as from `session.execute`: `Row`s with the same
+    names and types (Core applies the columns' types either way). An UPDATE
+    filters as the hook would only as a WHERE clause: one with a subquery is
+    refused, and goes through the session.
     """
 
     def __init__(self, statement: Select[*tuple[Any, ...]] | Update) -> None:
-        reached = tenant_tables_of(statement)  # refuses bare columns, as the hook does
+        reached = sorted(tenant_tables_of(statement))  # refuses bare columns, as the hook does
         self.statement = statement
         self._scoped = bool(reached)
         if isinstance(statement, Update):
@@ -101,25 +98,18 @@ class PreparedQuery:
         else:
             # No subquery, no outer-joined tenant table: a WHERE filters as the criteria
             # would, and costs less per call than the ORM option (50 calls).
-            where_form = _where_filters_alike(statement, reached)
-        if where_form:
-            self._tenant_statement: Select[*tuple[Any, ...]] | Update = statement.where(
-                *(
-                    tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM)
-                    for name in sorted(reached)
-                )
-            )
-        else:
-            self._tenant_statement = statement.options(
-                *(tenant_option_by_parameter(name, SCOPE_TENANT_PARAM) for name in sorted(reached))
-            )
+            where_form = _where_filters_alike(statement, set(reached))
+        criteria = [tenant_criteria_by_parameter(name, SCOPE_TENANT_PARAM) for name in reached]
+        self._tenant_statement: Select[*tuple[Any, ...]] | Update = (
+            statement.where(*(each.where for each in criteria))
+            if where_form
+            else statement.options(*(each.option for each in criteria))
+        )
 
     async def execute(
         self, session: AsyncSession, params: Mapping[str, Any] | None = None
     ) -> Result[*tuple[Any, ...]]:
-        scope: RowScope | None = session.info.get("row_scope")
-        if scope is None:
-            raise UnscopedStatementError("a session without a RowScope ran a query")
+        scope = session_scope(session)
         values = dict(params) if params else {}
         if scope.mode == "all":
             statement = self.statement

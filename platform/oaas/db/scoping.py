@@ -18,21 +18,36 @@ Criteria only reach columns that carry their ORM entity, so queries use
 `entity_table(Model)` rather than `Model.__table__`; a statement that touches a
 tenant-owned table through bare Core columns would escape the criteria and is
 refused with `UnscopedStatementError` instead of running.
+
+The scoping uses SQLAlchemy's public API but for two things it offers none for
+(`_entity_of`, `_statement_shape`); tests/db/test_sqlalchemy_contract.py
+fails, naming the behaviour, if an upgrade changes either.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, bindparam, event, false, or_
+from sqlalchemy import (
+    ColumnClause,
+    ColumnCollection,
+    ColumnElement,
+    Table,
+    bindparam,
+    event,
+    false,
+    inspect,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.base import ReadOnlyColumnCollection, WriteableColumnCollection
-from sqlalchemy.sql.elements import ColumnClause
 
 from oaas.db.base import SQLModel
 
@@ -72,6 +87,18 @@ class UnscopedStatementError(RuntimeError):
     """A statement reached a tenant-owned table around the scoping hook."""
 
 
+def session_scope(session: Session | AsyncSession) -> RowScope:
+    """The scope every statement of the session is limited to (oaas.db.engine sets it).
+
+    The one reader of it for the hook and for prepared statements: a session
+    without one runs nothing.
+    """
+    scope: RowScope | None = session.info.get("row_scope")
+    if scope is None:
+        raise UnscopedStatementError("a session without a RowScope ran a query")
+    return scope
+
+
 @dataclass(frozen=True, slots=True)
 class EntityTable:
     """A tenant-owned table for Core-style queries, with columns that keep their entity.
@@ -82,62 +109,90 @@ class EntityTable:
     """
 
     name: str
-    c: ReadOnlyColumnCollection[str, ColumnElement[Any]]
+    c: ColumnCollection[str, ColumnElement[Any]]
     model: type[Any]
     table: Table
 
 
 def entity_table(model: type[SQLModel]) -> EntityTable:
     table: Table = model.__table__  # type: ignore[attr-defined]
-    attributes: list[Any] = [getattr(model, column.key) for column in table.columns]
-    columns: WriteableColumnCollection[str, ColumnElement[Any]] = WriteableColumnCollection(
-        [(attribute.key, attribute.__clause_element__()) for attribute in attributes]
-    )
-    return EntityTable(table.name, columns.as_readonly(), model, table)
+    # The model's attributes as selected columns: each keeps its entity, keyed by attribute.
+    columns = select(*(getattr(model, column.key) for column in table.columns)).selected_columns
+    return EntityTable(table.name, columns, model, table)
 
 
-# Tenant-owned models and their visibility by table name, in name order.
-_Registry = dict[str, tuple[type[Any], Visibility]]
-_registry_seen: _Registry | None = None
-# The tenant tables each statement shape reaches, by SQLAlchemy's cache key (which
-# tells entity columns from bare ones): the walk costs 30-400 us a statement, the
-# key is computed once per statement object anyway. Shapes are finite (the code's
-# queries); the bound only guards against a caller building unbounded shapes.
-_reached_by_shape: dict[Any, frozenset[str]] = {}
-MAX_SHAPES = 4096
-# Tenant scopes' criteria options kept across sessions: (tables x active tenants).
-MAX_TENANT_OPTIONS = 16_384
+# What SQLAlchemy offers no public API for. Each is read in this one place only;
+# tests/db/test_sqlalchemy_contract.py pins the behaviour relied upon.
 
 
-@event.listens_for(Mapper, "instrument_class")
-def _forget_registry(_mapper: Any, _class: Any) -> None:
-    """A model mapped after the registry was read (a module imported late) is
-    picked up on the next statement, never left out of the criteria."""
-    global _registry_seen
-    _registry_seen = None
-    _reached_by_shape.clear()
-    _tenant_option.cache_clear()
+def _entity_of(element: Any) -> Any:
+    """The ORM entity a column or FROM element carries: the model's `Mapper` for
+    `Order.id`, an `AliasedInsp` for an `aliased(Order)`, None for a bare column
+    (`Order.__table__.c.id`). The ORM applies `with_loader_criteria` to exactly the
+    entities it finds by this annotation, and no public attribute exposes it."""
+    return getattr(element, "_annotations", {}).get("parententity")
 
 
-def _registry() -> _Registry:
-    """Tenant-owned models and table names, read once per set of mapped models
-    (the registry's own `mappers` builds a new set on every call)."""
-    global _registry_seen
-    if _registry_seen is None:
-        found = []
-        for mapper in SQLModel._sa_registry.mappers:
-            table = mapper.local_table
-            visibility = table.info.get(VISIBILITY_KEY) if isinstance(table, Table) else None
-            if visibility is not None:
-                found.append((mapper.class_, Visibility(visibility)))
-        found.sort(key=lambda pair: pair[0].__tablename__)
-        _registry_seen = {model.__tablename__: (model, visibility) for model, visibility in found}
-    return _registry_seen
+def _statement_shape(statement: Any) -> Hashable | None:
+    """SQLAlchemy's cache key of a statement: equal for statements that compile to the
+    same SQL whatever their bound values, different for an entity column and a bare
+    one; None for a statement it cannot cache. `_generate_cache_key` is the only way
+    to it (the compiled cache uses it; it is memoized on the statement)."""
+    cache_key = statement._generate_cache_key()
+    return None if cache_key is None else cache_key.key
 
 
-def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
-    """Every mapped model whose table declares a visibility."""
-    return tuple(_registry().values())
+def _mapped_models() -> Iterator[Mapper[Any]]:
+    """The mappers of every mapped SQLModel class, however deep its base."""
+    pending: list[type[Any]] = [SQLModel]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        mapper = inspect(cls, raiseerr=False)
+        if isinstance(mapper, Mapper):
+            yield mapper
+
+
+def tenant_tables_of(statement: Any) -> set[str]:
+    """The tenant-owned tables a statement reaches through their entities.
+
+    Refuses a statement that names a tenant-owned table only bare (its columns, or
+    the table itself inside an alias or subquery), or through an `aliased()` model.
+
+    A table that also appears as an entity gets its criteria (ORM loads such as
+    `session.get` mix the entity with bare primary-key columns of its table).
+    """
+    owned = scope_cache.models()
+    as_entity: set[str] = set()
+    bare: dict[str, str] = {}
+    for element in visitors.iterate(statement):
+        entity = _entity_of(element)
+        if entity is not None:
+            table = entity.mapper.local_table
+            if isinstance(table, Table) and table.name in owned:
+                if entity.is_aliased_class:
+                    # SQLAlchemy joins an alias with the criteria of the model's own
+                    # table, not the alias's: the alias's rows would go unfiltered.
+                    raise UnscopedStatementError(
+                        f"an alias of {table.name} escapes tenant criteria once joined; "
+                        "query the model itself"
+                    )
+                as_entity.add(table.name)
+        elif isinstance(element, Table) and element.name in owned:
+            bare.setdefault(element.name, f"{element.name} (the table)")
+        elif (
+            isinstance(element, ColumnClause)
+            and isinstance(element.table, Table)
+            and element.table.name in owned
+        ):
+            bare.setdefault(element.table.name, f"{element.table.name}.{element.name}")
+    for name, what in bare.items():
+        if name not in as_entity:
+            raise UnscopedStatementError(
+                f"{what} is used without its entity; "
+                "build the query from entity_table() so tenant scoping applies"
+            )
+    return as_entity
 
 
 def _tenant_criteria(model: Any, visibility: Visibility, me: Any) -> ColumnElement[bool]:
@@ -161,71 +216,101 @@ def _criteria(model: Any, visibility: Visibility, scope: RowScope) -> ColumnElem
     return own
 
 
-def tenant_tables_of(statement: Any) -> set[str]:
-    """The tenant-owned tables a statement reaches through their entities.
-
-    Refuses a statement that names a tenant-owned table only through bare columns.
-
-    A table that also appears as an entity gets its criteria (ORM loads such as
-    `session.get` mix the entity with bare primary-key columns of its table).
-    """
-    owned = _registry()
-    as_entity: set[str] = set()
-    bare: dict[str, str] = {}
-    for element in visitors.iterate(statement):
-        table = element if isinstance(element, Table) else getattr(element, "table", None)
-        if not isinstance(table, Table) or table.name not in owned:
-            continue
-        if "parententity" in getattr(element, "_annotations", {}):
-            as_entity.add(table.name)
-        elif isinstance(element, ColumnClause):
-            bare.setdefault(table.name, element.name)
-    for name, column in bare.items():
-        if name not in as_entity:
-            raise UnscopedStatementError(
-                f"{name}.{column} is used without its entity; "
-                "build the query from entity_table() so tenant scoping applies"
-            )
-    return as_entity
-
-
-def tenant_criteria_by_parameter(table_name: str, parameter: str) -> ColumnElement[bool]:
-    """A tenant scope's criteria for one table with the tenant as a bound parameter, so
-    one compiled statement serves every tenant."""
-    model, visibility = _registry()[table_name]
-    return _tenant_criteria(model, visibility, bindparam(parameter))
-
-
-def tenant_option_by_parameter(table_name: str, parameter: str) -> Any:
-    """`tenant_criteria_by_parameter` as the hook applies criteria: wherever the table
-    appears (subqueries, the optional side of outer joins)."""
-    model, _ = _registry()[table_name]
-    criteria = tenant_criteria_by_parameter(table_name, parameter)
+def _option(model: Any, criteria: ColumnElement[bool]) -> Any:
+    """Criteria as the hook applies them: wherever the model's table appears
+    (subqueries, the optional side of outer joins)."""
     return with_loader_criteria(model, criteria, include_aliases=True)
 
 
-def _tenant_tables_reached(statement: Any) -> frozenset[str]:
-    cache_key = statement._generate_cache_key()
-    if cache_key is None:  # a statement SQLAlchemy cannot cache: walk it every time
-        return frozenset(tenant_tables_of(statement))
-    reached = _reached_by_shape.get(cache_key.key)
-    if reached is None:
-        reached = frozenset(tenant_tables_of(statement))
-        if len(_reached_by_shape) < MAX_SHAPES:
-            _reached_by_shape[cache_key.key] = reached
-    return reached
+# Tenant-owned models and their visibility by table name, in name order.
+TenantModels = dict[str, tuple[type[Any], Visibility]]
 
 
-def _option(model: Any, visibility: Visibility, scope: RowScope) -> Any:
-    return with_loader_criteria(model, _criteria(model, visibility, scope), include_aliases=True)
+class ScopeCache:
+    """What tenant scoping keeps between statements, all of it rebuilt on demand after
+    `clear()`: the tenant-owned models, the tenant tables each statement shape
+    reaches, and a tenant scope's criteria options.
+
+    The walk of a statement costs 30-400 us and a tenant's criteria option 0.1-0.4
+    ms, several times a request. Shapes are finite (the code's queries) and the
+    option depends on the table and the tenant alone; the bounds only guard
+    against a caller building unbounded shapes, and against a very large number of
+    active tenants.
+    """
+
+    MAX_SHAPES = 4096
+    MAX_TENANT_OPTIONS = 16_384
+
+    def __init__(self) -> None:
+        self._models: TenantModels | None = None
+        self._reached_by_shape: dict[Hashable, frozenset[str]] = {}
+        self.tenant_option = lru_cache(maxsize=self.MAX_TENANT_OPTIONS)(self._build_tenant_option)
+
+    def clear(self) -> None:
+        self._models = None
+        self._reached_by_shape.clear()
+        self.tenant_option.cache_clear()
+
+    def models(self) -> TenantModels:
+        """Every mapped model whose table declares a visibility, by table name."""
+        if self._models is None:
+            found: TenantModels = {}
+            for mapper in _mapped_models():
+                table = mapper.local_table
+                if isinstance(table, Table) and VISIBILITY_KEY in table.info:
+                    visibility = Visibility(table.info[VISIBILITY_KEY])
+                    found.setdefault(table.name, (mapper.class_, visibility))
+            self._models = dict(sorted(found.items()))
+        return self._models
+
+    def tables_reached(self, statement: Any) -> frozenset[str]:
+        """`tenant_tables_of(statement)`, walked once per statement shape."""
+        shape = _statement_shape(statement)
+        if shape is None:  # a statement SQLAlchemy cannot cache: walk it every time
+            return frozenset(tenant_tables_of(statement))
+        reached = self._reached_by_shape.get(shape)
+        if reached is None:
+            reached = frozenset(tenant_tables_of(statement))
+            if len(self._reached_by_shape) < self.MAX_SHAPES:
+                self._reached_by_shape[shape] = reached
+        return reached
+
+    def _build_tenant_option(self, table_name: str, tenant_id: UUID) -> Any:
+        """A tenant scope's option is the same for every session of the tenant."""
+        model, visibility = self.models()[table_name]
+        return _option(model, _criteria(model, visibility, RowScope("tenant", tenant_id)))
 
 
-@lru_cache(maxsize=MAX_TENANT_OPTIONS)
-def _tenant_option(table_name: str, tenant_id: UUID) -> Any:
-    """A tenant scope's option depends on the table and the tenant alone, so every
-    session of the tenant shares it: building one cost 0.1-0.4 ms, three times a request."""
-    model, visibility = _registry()[table_name]
-    return _option(model, visibility, RowScope("tenant", tenant_id))
+scope_cache = ScopeCache()
+
+
+@event.listens_for(Mapper, "instrument_class")
+def _forget_on_mapping(_mapper: Any, _class: Any) -> None:
+    """A model mapped after the cache was filled (a module imported late) is picked
+    up on the next statement, never left out of the criteria."""
+    scope_cache.clear()
+
+
+def tenant_owned_models() -> tuple[tuple[type[Any], Visibility], ...]:
+    """Every mapped model whose table declares a visibility."""
+    return tuple(scope_cache.models().values())
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterCriteria:
+    """A tenant scope's criteria for one table with the tenant as a bound parameter, so
+    one compiled statement serves every tenant: `where` filters the table as a plain
+    member of the FROM, `option` wherever it appears, as the hook's criteria do."""
+
+    where: ColumnElement[bool]
+    option: Any
+
+
+def tenant_criteria_by_parameter(table_name: str, parameter: str) -> ParameterCriteria:
+    """How a prepared statement (oaas.db.prepared) takes a tenant's scope."""
+    model, visibility = scope_cache.models()[table_name]
+    criteria = _tenant_criteria(model, visibility, bindparam(parameter))
+    return ParameterCriteria(criteria, _option(model, criteria))
 
 
 def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
@@ -233,7 +318,7 @@ def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
     tenant scope, built once per scope of a session otherwise (a partner's criteria
     hold its grants, which are read afresh for every request)."""
     if scope.mode == "tenant" and scope.tenant_id is not None:
-        return _tenant_option(table_name, scope.tenant_id)
+        return scope_cache.tenant_option(table_name, scope.tenant_id)
     cached = session.info.get("scope_criteria")
     if cached is None or cached[0] is not scope:
         cached = (scope, {})
@@ -241,8 +326,8 @@ def _criteria_option(session: Session, scope: RowScope, table_name: str) -> Any:
     options: dict[str, Any] = cached[1]
     option = options.get(table_name)
     if option is None:
-        model, visibility = _registry()[table_name]
-        option = _option(model, visibility, scope)
+        model, visibility = scope_cache.models()[table_name]
+        option = _option(model, _criteria(model, visibility, scope))
         options[table_name] = option
     return option
 
@@ -252,10 +337,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # criteria already travel with the statement that started the load
-    reached = _tenant_tables_reached(state.statement)
-    scope: RowScope | None = state.session.info.get("row_scope")
-    if scope is None:
-        raise UnscopedStatementError("a session without a RowScope ran a query")
+    reached = scope_cache.tables_reached(state.statement)
+    scope = session_scope(state.session)
     statement = state.statement
     if scope.mode != "all" and reached:
         statement = statement.options(

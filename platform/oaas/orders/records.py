@@ -1,7 +1,8 @@
 """Read models: plain frozen records built from rows, free of ORM state.
 
-Each record converts itself from and to its table's row (`from_row`, `to_row`),
-so a field is named in its record and a column in its model, nowhere else.
+Each record converts itself from and to its table's row (`from_row`, `to_row`). A
+field kept in a column of its own name is not spelt out; the ones stored otherwise
+are (amounts in minor units, the address in the order's `ship_` columns).
 """
 
 from __future__ import annotations

@@ -186,8 +186,8 @@ async def build_request(
                 unavailable_reason=unavailable,
             )
         )
-    # Transport costs are compared in the merchant's node currency (validation
-    # does not force one currency across nodes; the first node's stands for all).
+    # Transport costs are compared in the merchant's node currency: putting a node
+    # keeps one currency across the merchant's nodes (oaas.routing.nodes).
     currency = node_rows[0].currency if node_rows else order.currency
     return RoutingRequest(
         lines=demand,

@@ -8,6 +8,7 @@ A JSON number with a fraction is a float by the time the server reads it
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,17 @@ import pytest
 
 from tests.conftest import Api
 from tests.manifests.test_fulfilment_sections import edited, load_problems
-from tests.orders.documents import CREATE_ORDER, create_order, line, list_orders, order_input
-from tests.routing.documents import PUT_NODE, node_input
+from tests.orders.documents import (
+    CREATE_ORDER,
+    cancel,
+    create_order,
+    create_payload,
+    line,
+    list_orders,
+    order_input,
+)
+from tests.routing.documents import PUT_NODE, node_input, put_node
+from tests.routing.test_routing_api import nodes_of, put_node_payload
 
 INLINE_ORDER = """
 mutation Inline {
@@ -93,6 +103,45 @@ async def test_digit_strings_and_integers_are_exact(api: Api) -> None:
         else:
             _refused_at(body, "is not a Decimal")
     assert len(await list_orders(api)) == 2
+
+
+# (currency, a price, a shipping cost): as many decimals as the currency's minor unit has.
+MINOR_UNITS = (("JPY", "1500", "800"), ("BHD", "1.234", "0.125"), ("KWD", "0.005", "2.500"))
+
+
+async def test_amounts_keep_the_decimals_of_the_currency(api: Api) -> None:
+    for currency, price, cost in MINOR_UNITS:
+        order = await create_order(
+            api, currency=currency, lines=[line("A", 1, price), line("B", 2, price)]
+        )
+        assert order["total"] == str(Decimal(price) * 3), currency
+        payload = await cancel(api, order["id"], lines=[{"sku": "B", "quantity": 2}])
+        assert payload["userErrors"] == [], payload
+        assert payload["order"]["total"] == price, currency
+        assert [x["unitPrice"] for x in payload["order"]["lines"]] == [price, price], currency
+        rates = [{"region": "DE-BY", "amount": cost}]
+        # One node, its currency changed: a merchant's nodes count costs in one currency.
+        await put_node(
+            api, "NODE-1", currency=currency, baseCost=cost, costPerKm=cost, regionRates=rates
+        )
+        [node] = await nodes_of(api)
+        shown = (node["baseCost"], node["costPerKm"], node["regionRates"][0]["amount"])
+        assert (node["currency"], *shown) == (currency, cost, cost, cost)
+
+
+async def test_what_is_not_a_currency_is_refused_and_its_decimals_not_guessed(api: Api) -> None:
+    for code in ("XAU", "ABC"):  # gold has a code but no minor unit; ABC is no code
+        refused = f"currency {code!r} is not an ISO 4217 currency code"
+        payload = await create_payload(
+            api, order_input(currency=code, lines=[line("A", 1, "1.2345")])
+        )
+        assert payload["order"] is None
+        node = await put_node_payload(api, "NODE-1", currency=code, baseCost="1.2345")
+        for errors in (payload["userErrors"], node["userErrors"]):
+            assert [(e["field"], e["code"]) for e in errors] == [(["input", "currency"], "INVALID")]
+            assert refused in errors[0]["message"], errors
+    assert await list_orders(api) == []
+    assert await nodes_of(api) == []
 
 
 AMOUNTS_IN_A_MANIFEST = {

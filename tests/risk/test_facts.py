@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from oaas.errors import OaasError
 from oaas.risk.disposable import DISPOSABLE_DOMAINS
 from oaas.risk.facts import (
     RiskAssessment,
@@ -206,12 +207,16 @@ def test_order_value_sentences() -> None:
         ("JPY", "z = 135.8 (JPY 125,000 vs median JPY 4,200)"),
         ("KWD", "z = 135.8 (KWD 125.000 vs median KWD 4.200)"),
         ("OMR", "z = 135.8 (OMR 125.000 vs median OMR 4.200)"),
-        ("XYZ", "z = 135.8 (XYZ 1,250.00 vs median XYZ 42.00)"),  # unknown: 2 decimals
     ],
 )
 def test_money_uses_the_currency_exponent(currency: str, observed: str) -> None:
     f = fact(assess(inputs(total_minor=125_000, currency=currency)), "order_value")
     assert f.observed == observed
+
+
+def test_money_in_what_is_not_a_currency_is_refused_not_guessed() -> None:
+    with pytest.raises(OaasError, match="'XYZ' is not an ISO 4217 currency"):
+        assess(inputs(total_minor=125_000, currency="XYZ"))
 
 
 def test_a_median_between_two_cents_is_rounded_half_even() -> None:

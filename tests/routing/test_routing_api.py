@@ -180,7 +180,7 @@ async def test_a_bad_node_is_refused_naming_the_field_and_changes_nothing(
 
 async def test_every_bad_node_field_is_named_at_once(api: Api) -> None:
     payload = await put_node_payload(
-        api, "BAD", region="Bavaria", dailyCapacity=-5, currency="XYZ", baseCost="1.234"
+        api, "BAD", region="Bavaria", dailyCapacity=-5, currency="XYZ", baseCost="-1"
     )
     assert error_fields(payload) == [
         (["input", "region"], "INVALID"),

@@ -19,7 +19,7 @@ from oaas.graphql.context import Context, Info
 from oaas.graphql.loaders import loader
 from oaas.graphql.shared_fields import require_shared
 from oaas.lifecycle.placement import holds
-from oaas.orders.money import currency_exponent, from_minor
+from oaas.orders.money import from_minor, minor_unit_exponent
 from oaas.orders.records import OrderRecord
 from oaas.policy.shares import SharedField
 from oaas.risk.facts import RiskAssessment as DomainAssessment
@@ -142,14 +142,13 @@ def _candidate(data: dict[str, Any], order_currency: str, merchant_id: UUID) -> 
     """One candidate of a decision as the reader may see it: hidden values are not in `data`."""
     components = data.get("components")
     currency = data.get("currency", order_currency)
-    exponent = currency_exponent(currency)
     cost_minor = data.get("transport_cost_minor")
     return RoutingCandidate(
         node_code=data["code"],
         eligible=data["eligible"],
         partial=data["partial"],
         reasons=list(data["reasons"]),
-        cost=from_minor(int(cost_minor), 2 if exponent is None else exponent)
+        cost=from_minor(int(cost_minor), minor_unit_exponent(currency))
         if cost_minor is not None
         else None,
         transport_currency=currency,

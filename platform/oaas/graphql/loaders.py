@@ -49,9 +49,8 @@ def tenant_by_id_loader(context: Context) -> DataLoader[UUID, Tenant]:
 def lines_by_order_loader(context: Context) -> DataLoader[OrderRecord, list[LineRecord]]:
     async def batch(orders: Sequence[OrderRecord]) -> list[list[LineRecord]]:
         repository = OrderRepository(context.session, context.principal)
-        keys = [o.key for o in orders]
-        found = await repository.lines_of(keys, {o.key: o.currency for o in orders})
-        return [found.get(k, []) for k in keys]
+        found = await repository.lines_of(orders)
+        return [found.get(o.key, []) for o in orders]
 
     return loader(context, "LinesByOrderLoader", batch, _order_key)
 

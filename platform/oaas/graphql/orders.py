@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -351,27 +352,9 @@ class OrdersQuery:
         )
 
 
-class _AddressFields(TypedDict):
-    name: str | None
-    line1: str
-    line2: str | None
-    city: str
-    region: str | None
-    postal_code: str | None
-    country: str
-
-
-def _address_fields(address: AddressRecord | AddressInput) -> _AddressFields:
-    """The same seven fields on the domain and the API side, both directions."""
-    return {
-        "name": address.name,
-        "line1": address.line1,
-        "line2": address.line2,
-        "city": address.city,
-        "region": address.region,
-        "postal_code": address.postal_code,
-        "country": address.country,
-    }
+def _address_fields(address: AddressRecord | AddressInput) -> dict[str, Any]:
+    """The address's fields by name: the API's Address types spell them as the record does."""
+    return {field.name: getattr(address, field.name) for field in fields(AddressRecord)}
 
 
 def _order_input(data: CreateOrderInput) -> OrderInput:

@@ -18,7 +18,7 @@ from oaas.graphql.node import Node
 from oaas.graphql.orders import Order
 from oaas.graphql.permissions import allowed
 from oaas.lifecycle import changes, placement
-from oaas.orders.money import currency_exponent, from_minor
+from oaas.orders.money import from_minor, minor_unit_exponent
 from oaas.orders.records import OrderRecord
 from oaas.policy import Action
 from oaas.routing import fairness, nodes
@@ -72,7 +72,7 @@ class FulfillmentNode(Node):
 
     @classmethod
     def of(cls, row: NodeRow, levels: list[InventoryLevel]) -> FulfillmentNode:
-        exponent = currency_exponent(row.currency) or 0
+        exponent = minor_unit_exponent(row.currency)
         return cls(
             id=strawberry.ID(to_global_id("FulfillmentNode", row.id)),
             code=row.code,

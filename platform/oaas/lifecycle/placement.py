@@ -73,9 +73,7 @@ async def reload(session: AsyncSession, principal: Principal, order: OrderRecord
 async def lines_of(
     session: AsyncSession, principal: Principal, order: OrderRecord
 ) -> list[LineRecord]:
-    found = await OrderRepository(session, principal).lines_of(
-        [order.key], {order.key: order.currency}
-    )
+    found = await OrderRepository(session, principal).lines_of([order])
     return found[order.key]
 
 

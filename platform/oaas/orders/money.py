@@ -8,10 +8,14 @@ NUMERIC column as a float.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 
 import pycountry
+
+from oaas.errors import ErrorCode, OaasError
+from oaas.text import quote
 
 # Minor-unit exponents that differ from the usual 2 (ISO 4217 list one, 2024).
 _EXPONENTS = {
@@ -61,9 +65,22 @@ _NOT_TENDER = frozenset(
 )
 
 
+def minor_unit_exponent(code: str, field: Sequence[str] = ("currency",)) -> int:
+    """The decimals of the currency's minor unit (ISO 4217): 2 for EUR, 0 for JPY, 3 for KWD.
+
+    Refuses (INVALID at `field`) a code that is not a currency to price in. Amounts are
+    stored in minor units, so a guessed exponent would misstate them by powers of ten.
+    """
+    exponent = _exponent_of(code)
+    if exponent is None:
+        raise OaasError(
+            ErrorCode.INVALID, f"currency {quote(code)} is not an ISO 4217 currency code", field
+        )
+    return exponent
+
+
 @cache
-def currency_exponent(code: str) -> int | None:
-    """Decimals the currency allows, or None when it is not an ISO 4217 currency to price in."""
+def _exponent_of(code: str) -> int | None:
     if len(code) != 3 or not code.isascii() or not code.isupper() or code in _NOT_TENDER:
         return None
     if pycountry.currencies.get(alpha_3=code) is None:

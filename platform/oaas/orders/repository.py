@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db import EntityTable, PreparedQuery, entity_table
 from oaas.orders.models import IdempotencyKey, Order, OrderEvent, OrderLine, OrderStatus
-from oaas.orders.money import currency_exponent, from_minor
-from oaas.orders.records import AddressRecord, EventRecord, LineRecord, OrderRecord
+from oaas.orders.records import EventRecord, LineRecord, OrderRecord
 from oaas.policy import Principal
 
 orders = entity_table(Order)
@@ -60,42 +59,8 @@ class PageCursor:
     id: UUID
 
 
-def _exponent(currency: str) -> int:
-    exponent = currency_exponent(currency)
-    return 2 if exponent is None else exponent
-
-
-def order_record(row: Row[Any] | Any) -> OrderRecord:
-    return order_record_of(row._mapping)
-
-
-def order_record_of(m: Mapping[Any, Any]) -> OrderRecord:
-    """The record of an order row, by column name."""
-    return OrderRecord(
-        tenant_id=m["tenant_id"],
-        id=m["id"],
-        number=m["number"],
-        external_id=m["external_id"],
-        status=OrderStatus(m["status"]),
-        channel=m["channel"],
-        currency=m["currency"],
-        total=from_minor(m["total_minor"], _exponent(m["currency"])),
-        customer_email=m["customer_email"],
-        shipping_address=AddressRecord(
-            name=m["ship_name"],
-            line1=m["ship_line1"],
-            line2=m["ship_line2"],
-            city=m["ship_city"],
-            region=m["ship_region"],
-            postal_code=m["ship_postal_code"],
-            country=m["ship_country"],
-        ),
-        tracking_number=m["tracking_number"],
-        carrier=m["carrier"],
-        cancel_reason=m["cancel_reason"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
+def order_record(row: Row[Any]) -> OrderRecord:
+    return OrderRecord.from_row(row._mapping)
 
 
 class OrderRepository:
@@ -150,21 +115,13 @@ class OrderRepository:
         return list(await query.execute(self.session, {"keys": list(keys)}))
 
     async def lines_of(
-        self, keys: Sequence[tuple[UUID, UUID]], currencies: dict[tuple[UUID, UUID], str]
+        self, of_orders: Sequence[OrderRecord]
     ) -> dict[tuple[UUID, UUID], list[LineRecord]]:
+        currencies = {order.key: order.currency for order in of_orders}
         found: dict[tuple[UUID, UUID], list[LineRecord]] = defaultdict(list)
-        for row in await self._rows_of_orders(_LINES_OF_ORDERS, keys):
+        for row in await self._rows_of_orders(_LINES_OF_ORDERS, list(currencies)):
             key = (row.tenant_id, row.order_id)
-            exponent = _exponent(currencies.get(key, "XXX"))
-            found[key].append(
-                LineRecord(
-                    position=row.position,
-                    sku=row.sku,
-                    quantity=row.quantity,
-                    cancelled_quantity=row.cancelled_quantity,
-                    unit_price=from_minor(row.unit_price_minor, exponent),
-                )
-            )
+            found[key].append(LineRecord.from_row(row._mapping, currencies[key]))
         return found
 
     async def events_of(
@@ -172,13 +129,5 @@ class OrderRepository:
     ) -> dict[tuple[UUID, UUID], list[EventRecord]]:
         found: dict[tuple[UUID, UUID], list[EventRecord]] = defaultdict(list)
         for row in await self._rows_of_orders(_EVENTS_OF_ORDERS, keys):
-            found[(row.tenant_id, row.order_id)].append(
-                EventRecord(
-                    type=row.type,
-                    at=row.at,
-                    actor=row.actor,
-                    message=row.message,
-                    detail=row.detail,
-                )
-            )
+            found[(row.tenant_id, row.order_id)].append(EventRecord.from_row(row._mapping))
         return found

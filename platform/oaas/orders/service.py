@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Insert, bindparam, delete, insert, select, tuple_, update
@@ -24,9 +23,9 @@ from oaas.db.upsert import upsert_in
 from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
 from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderNumberCounter, OrderStatus
-from oaas.orders.money import currency_exponent, from_minor
+from oaas.orders.money import from_minor, minor_unit_exponent, to_minor
 from oaas.orders.records import LineRecord, OrderRecord
-from oaas.orders.repository import OrderRepository, idempotency_keys, lines, order_record_of, orders
+from oaas.orders.repository import OrderRepository, idempotency_keys, lines, orders
 from oaas.orders.state import fulfilment_transition, transition
 from oaas.orders.validation import OrderInput, ValidOrder, check_idempotency_key, validate_order
 from oaas.policy import Action, Principal, TenantKind, grant_allows, require
@@ -217,56 +216,26 @@ async def _insert_order(
 ) -> tuple[OrderRecord, tuple[LineRecord, ...]]:
     """Writes the order, its lines and its CREATED event; answers them as written, so
     nothing is read back."""
-    tenant_id = principal.tenant_id
-    src, address = valid.source, valid.source.shipping_address
+    src = valid.source
     now = utcnow()
-    row: dict[str, Any] = {
-        "tenant_id": tenant_id,
-        "id": order_id,
-        "number": f"{UNNUMBERED}{order_id.hex}",
-        "external_id": src.external_id,
-        "status": OrderStatus.PENDING.value,
-        "channel": src.channel,
-        "currency": src.currency,
-        "total_minor": valid.total_minor,
-        "customer_email": valid.customer_email,
-        "ship_name": address.name,
-        "ship_line1": address.line1,
-        "ship_line2": address.line2,
-        "ship_city": address.city,
-        "ship_region": address.region,
-        "ship_postal_code": address.postal_code,
-        "ship_country": address.country,
-        "tracking_number": None,
-        "carrier": None,
-        "cancel_reason": None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    await run_insert(session, _INSERT_ORDER, row)
-    line_rows = [
-        {
-            "tenant_id": tenant_id,
-            "order_id": order_id,
-            "position": position,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "cancelled_quantity": 0,
-            "unit_price_minor": line.unit_price_minor,
-        }
-        for position, line in enumerate(valid.lines)
-    ]
-    await run_insert(session, _INSERT_LINES, line_rows)
-    await append_event(
-        session,
-        principal,
-        tenant_id=tenant_id,
-        order_id=order_id,
-        type=EventType.CREATED,
-        at=now,
-        detail={"lines": len(valid.lines), "total_minor": valid.total_minor},
+    order = OrderRecord(
+        tenant_id=principal.tenant_id,
+        id=order_id,
+        number=f"{UNNUMBERED}{order_id.hex}",
+        external_id=src.external_id,
+        status=OrderStatus.PENDING,
+        channel=src.channel,
+        currency=src.currency,
+        total=from_minor(valid.total_minor, valid.exponent),
+        customer_email=valid.customer_email,
+        shipping_address=src.shipping_address,
+        tracking_number=None,
+        carrier=None,
+        cancel_reason=None,
+        created_at=now,
+        updated_at=now,
     )
-    return order_record_of(row), tuple(
+    order_lines = tuple(
         LineRecord(
             position=position,
             sku=line.sku,
@@ -276,6 +245,18 @@ async def _insert_order(
         )
         for position, line in enumerate(valid.lines)
     )
+    await run_insert(session, _INSERT_ORDER, order.to_row())
+    await run_insert(session, _INSERT_LINES, [line.to_row(order) for line in order_lines])
+    await append_event(
+        session,
+        principal,
+        tenant_id=order.tenant_id,
+        order_id=order.id,
+        type=EventType.CREATED,
+        at=now,
+        detail={"lines": len(valid.lines), "total_minor": valid.total_minor},
+    )
+    return order, order_lines
 
 
 async def change_order(
@@ -343,14 +324,14 @@ async def cancel_order(
     repository = OrderRepository(session, principal)
     order = await _locked_order(repository, order_id, ("input", "orderId"))
     transition(order.status, OrderStatus.CANCELLED, ("input", "orderId"))
-    current = (await repository.lines_of([order.key], {order.key: order.currency}))[order.key]
+    current = (await repository.lines_of([order]))[order.key]
     by_sku = {line.sku: line for line in current}
     if cancel_lines is None:
         wanted = {line.sku: line.remaining for line in current if line.remaining > 0}
     else:
         wanted = _check_cancel_lines(cancel_lines, by_sku)
     now = utcnow()
-    exponent = currency_exponent(order.currency) or 0
+    exponent = minor_unit_exponent(order.currency)
     cancelled_minor = 0
     for sku, quantity in wanted.items():
         line = by_sku[sku]
@@ -366,7 +347,7 @@ async def cancel_order(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise OaasError(ErrorCode.INVALID, f"{sku}: more than remains", ("input", "lines"))
-        cancelled_minor += quantity * int(line.unit_price.scaleb(exponent))
+        cancelled_minor += quantity * to_minor(line.unit_price, exponent)
     fully = all(by_sku[s].remaining - wanted.get(s, 0) == 0 for s in by_sku)
     values: dict[str, object] = {
         "updated_at": now,

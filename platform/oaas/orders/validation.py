@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
-from oaas.orders.money import currency_exponent, is_country, to_minor
+from oaas.orders.money import is_country, minor_unit_exponent, to_minor
+from oaas.orders.records import AddressRecord
 from oaas.text import quote, text_problem
 
 MAX_LINES = 250
@@ -33,15 +34,8 @@ TEXT_LIMITS = {
 }
 
 
-@dataclass(frozen=True)
-class AddressInput:
-    line1: str
-    city: str
-    country: str
-    name: str | None = None
-    line2: str | None = None
-    region: str | None = None
-    postal_code: str | None = None
+# An order is given its shipping address in the shape it is stored in.
+AddressInput = AddressRecord
 
 
 @dataclass(frozen=True)
@@ -89,15 +83,8 @@ class ValidOrder:
             "externalId": src.external_id,
             "channel": src.channel,
             "customerEmail": self.customer_email,
-            "address": [
-                address.name,
-                address.line1,
-                address.line2,
-                address.city,
-                address.region,
-                address.postal_code,
-                address.country,
-            ],
+            # In the record's field order: another order would change every fingerprint.
+            "address": list(astuple(address)),
             "lines": [[line.sku, line.quantity, line.unit_price_minor] for line in self.lines],
         }
         encoded = json.dumps(canonical, separators=(",", ":"), ensure_ascii=False)
@@ -121,13 +108,11 @@ def _check_text(
 
 def validate_order(order: OrderInput) -> ValidOrder:
     errors: list[OaasError] = []
-    exponent = currency_exponent(order.currency)
-    if exponent is None:
-        errors.append(
-            _invalid(
-                f"currency {quote(order.currency)} is not an ISO 4217 currency code", "currency"
-            )
-        )
+    exponent: int | None = None
+    try:
+        exponent = minor_unit_exponent(order.currency, ("input", "currency"))
+    except OaasError as refused:
+        errors.append(refused)
     if order.external_id is not None and not 1 <= len(order.external_id) <= MAX_EXTERNAL_ID:
         errors.append(
             _invalid(f"externalId must be 1 to {MAX_EXTERNAL_ID} characters", "externalId")

@@ -55,7 +55,7 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import pairwise
 
-from oaas.orders.money import currency_exponent
+from oaas.orders.money import minor_unit_exponent
 from oaas.risk.disposable import DISPOSABLE_DOMAINS
 
 MAX_SCORE = 100
@@ -265,8 +265,7 @@ def _median(ordered: Sequence[int]) -> Fraction:
 
 def _money(minor: Fraction | int, currency: str) -> str:
     """`EUR 1,250.00`: integer arithmetic on minor units, exact at any size."""
-    exponent = currency_exponent(currency)
-    exponent = 2 if exponent is None else exponent
+    exponent = minor_unit_exponent(currency)
     units = round(Fraction(minor))  # a median can fall on half a minor unit
     sign = "-" if units < 0 else ""
     major, rest = divmod(abs(units), 10**exponent)

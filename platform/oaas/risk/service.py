@@ -31,7 +31,7 @@ from oaas.audit import log as audit
 from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
-from oaas.orders.money import currency_exponent, to_minor
+from oaas.orders.money import minor_unit_exponent, to_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import lines, orders
 from oaas.policy import Action, Principal, TenantKind, require
@@ -340,8 +340,7 @@ async def gather_inputs(
 
 
 def _minor_total(order: OrderRecord) -> int:
-    exponent = currency_exponent(order.currency)
-    return to_minor(order.total, 2 if exponent is None else exponent)
+    return to_minor(order.total, minor_unit_exponent(order.currency))
 
 
 async def store_assessment(

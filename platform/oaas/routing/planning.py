@@ -17,7 +17,7 @@ from sqlmodel import col
 
 from oaas.db import PreparedQuery, entity_table
 from oaas.db.types import utcnow
-from oaas.orders.money import currency_exponent
+from oaas.orders.money import minor_unit_exponent
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.routing.engine import Destination, Node, Profile, RoutingRequest, Weights
 from oaas.routing.models import (
@@ -186,15 +186,14 @@ async def build_request(
                 unavailable_reason=unavailable,
             )
         )
-    # Transport costs are compared in the merchant's node currency (validation
-    # does not force one currency across nodes; the first node's stands for all).
+    # Transport costs are compared in the merchant's node currency: putting a node
+    # keeps one currency across the merchant's nodes (oaas.routing.nodes).
     currency = node_rows[0].currency if node_rows else order.currency
-    exponent = currency_exponent(currency)
     return RoutingRequest(
         lines=demand,
         destination=destination,
         nodes=tuple(candidates),
         profile=profile,
-        currency_exponent=2 if exponent is None else exponent,
+        currency_exponent=minor_unit_exponent(currency),
         currency=currency,
     )

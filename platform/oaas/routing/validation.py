@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from oaas.errors import ErrorCode, OaasError, ValidationFailed
-from oaas.orders.money import currency_exponent, to_minor
+from oaas.orders.money import minor_unit_exponent, to_minor
 from oaas.routing.regions import is_region_code
 from oaas.text import quote, shorten, text_problem
 
@@ -110,10 +110,15 @@ def _regions(problems: _Problems, name: str, codes: tuple[str, ...]) -> list[str
     return found
 
 
-def _money(problems: _Problems, path: tuple[str | int, ...], amount: Decimal, exponent: int) -> int:
+def _money(
+    problems: _Problems, path: tuple[str | int, ...], amount: Decimal, exponent: int | None
+) -> int:
+    """The amount in minor units; its decimals are checked against a known currency only."""
     if not amount.is_finite() or amount < 0 or amount > MAX_COST:
         problems.add(path, f"must be between 0 and {MAX_COST}")
         return 0
+    if exponent is None:
+        return 0  # the currency's problem says why
     if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
         problems.add(path, f"has more than {exponent} decimal places")
         return 0
@@ -151,10 +156,11 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
     if not 0 <= node.daily_capacity <= MAX_CAPACITY:
         problems.add(("dailyCapacity",), f"must be between 0 and {MAX_CAPACITY}")
     currency = node.currency.strip().upper()
-    exponent = currency_exponent(currency)
-    if exponent is None:
-        problems.add(("currency",), f"{quote(node.currency)} is not an ISO 4217 currency code")
-        exponent = 2
+    exponent: int | None = None
+    try:
+        exponent = minor_unit_exponent(currency)
+    except OaasError as refused:
+        problems.add(("currency",), refused.message)
     base = _money(problems, ("baseCost",), node.base_cost, exponent)
     per_km = _money(problems, ("costPerKm",), node.cost_per_km, exponent)
     rates: dict[str, int] = {}

@@ -41,10 +41,12 @@ class OaasError(Exception):
 class ValidationFailed(OaasError):
     """Several bad values at once: every one is reported, nothing is written."""
 
-    def __init__(self, errors: Sequence[OaasError]) -> None:
+    def __init__(self, errors: Sequence[OaasError], problems: Sequence[Problem] = ()) -> None:
         first = errors[0]
         super().__init__(first.code, first.message, first.field)
         self.errors = list(errors)
+        # The same problems as collected, when they were: paths as data, bare messages.
+        self.problems = list(problems)
 
 
 class NotFound(OaasError):
@@ -149,4 +151,4 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self._found:
-            raise ValidationFailed([problem.error() for problem in self._found])
+            raise ValidationFailed([problem.error() for problem in self._found], self._found)

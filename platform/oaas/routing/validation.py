@@ -125,8 +125,8 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
 
 
 def check_node(node: NodeInput, problems: Problems) -> ValidNode:
-    """The node as stored, and each bad value added to `problems` (the node is meant
-    only when none was)."""
+    """The node as it would be stored, each bad value added to `problems` (use the
+    node only when nothing was added)."""
     if not CODE.match(node.code):
         problems.add(
             ("code",), "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"

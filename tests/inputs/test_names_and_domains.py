@@ -160,5 +160,5 @@ def test_a_manifest_domain_is_a_domain_name(tmp_path: Path, domain: str) -> None
         tmp_path, edited(("risk.0.extra_disposable_domains", ["throwaway.example", domain]))
     )
     assert len(problems) == 1, problems
-    assert problems[0].startswith("x.yaml: risk[0].extra_disposable_domains.1: "), problems
+    assert problems[0].startswith("x.yaml: risk[0].extra_disposable_domains[1]: "), problems
     assert len(problems[0]) < 300, problems

@@ -210,6 +210,35 @@ async def test_set_risk_profile_names_the_field_out_of_range(api: Api) -> None:
     assert data["riskProfile"] == {"version": 0, "holdThreshold": 70}
 
 
+async def test_set_risk_profile_names_every_bad_field_at_once(api: Api) -> None:
+    payload = await set_risk_profile(
+        api,
+        holdThreshold=101,
+        velocityWindowHours=[24, 1],
+        velocityLimits=[0, 10],
+        distinctAddressesLimit=0,
+        extraDisposableDomains=["throwaway.example", "localhost"],
+    )
+    assert payload["profile"] is None
+    assert [(e["field"], e["code"], e["message"]) for e in payload["userErrors"]] == [
+        (["input", "holdThreshold"], "INVALID", "must be between 1 and 100"),
+        (
+            ["input", "velocityWindowHours"],
+            "INVALID",
+            "windows must be whole hours, at least 1, increasing",
+        ),
+        (["input", "velocityLimits"], "INVALID", "each limit must be at least 1"),
+        (["input", "distinctAddressesLimit"], "INVALID", "must be at least 1"),
+        (
+            ["input", "extraDisposableDomains", "1"],
+            "INVALID",
+            "'localhost' must have at least two labels, such as example.com",
+        ),
+    ]
+    data = await api.data(RISK_PROFILE, as_client="acme-backend")
+    assert data["riskProfile"] == {"version": 0, "holdThreshold": 70}
+
+
 async def test_set_risk_profile_names_the_field_of_inconsistent_lists(api: Api) -> None:
     for changes, fields in (
         ({"velocityWindowHours": [1, 24], "velocityLimits": [3]}, ("velocityLimits",)),

@@ -181,7 +181,7 @@ async def test_applying_a_manifest_creates_updates_or_leaves_the_sla(
 def test_parse_sla_names_every_bad_field() -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_sla({"availability": 0, "max_deviation_rate": -1}, ("sla",))
-    assert [e.field for e in caught.value.errors] == [
-        ("sla", "availability"),
-        ("sla", "max_deviation_rate"),
+    assert [(e.field, e.message) for e in caught.value.errors] == [
+        (("sla", "availability"), "availability: must be a number between 0 and 100"),
+        (("sla", "maxDeviationRate"), "maxDeviationRate: must be a number between 0 and 100"),
     ]

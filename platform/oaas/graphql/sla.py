@@ -6,7 +6,6 @@ from datetime import datetime
 
 import strawberry
 
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.graphql.context import Info
 from oaas.graphql.errors import UserError, run
 from oaas.graphql.inputs import answer, as_utc
@@ -182,15 +181,6 @@ def _tenant_report(report: reports.TenantReport) -> SlaTenantReport:
     )
 
 
-# snake_case definition keys as the input fields name them
-_INPUT_FIELDS = {
-    "availability": "availability",
-    "latency_p95_ms": "latencyP95Ms",
-    "fulfilment_hours": "fulfilmentHours",
-    "max_deviation_rate": "maxDeviationRate",
-}
-
-
 async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
     session, principal = info.context.session, info.context.principal
     tenant = await tenancy.get_tenant(
@@ -203,19 +193,7 @@ async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
             data[key] = value
     if input.latency_p95_ms is not None:
         data["latency_p95_ms"] = {item.operation: item.ms for item in input.latency_p95_ms}
-    problems = definitions.sla_problems(data)
-    if problems:
-        raise ValidationFailed(
-            [
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"{_INPUT_FIELDS.get(path[0], path[0])}: {message}",
-                    ("input", _INPUT_FIELDS.get(path[0], path[0]), *path[1:]),
-                )
-                for path, message in problems
-            ]
-        )
-    sla = definitions.sla_from_json(data)
+    sla = definitions.parse_sla(data, ("input",))
     await definitions.set_sla(session, principal, tenant, sla)
     return SlaDefinition.of(tenant.handle, sla)
 

@@ -27,7 +27,6 @@ applied through the same services.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -35,12 +34,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, Key, OaasError, Problems
 from oaas.lifecycle.changes import change_stock
 from oaas.orders.money import AMOUNT_RULE, parse_amount
 from oaas.policy import Principal, TenantKind
 from oaas.risk.facts import RiskPolicy
-from oaas.risk.service import load_policy, risk_policy, set_risk_policy
+from oaas.risk.service import check_risk_policy, load_policy, set_risk_policy
 from oaas.routing import nodes
 from oaas.routing.planning import load_profile
 from oaas.routing.profiles import set_routing_profile
@@ -48,17 +47,18 @@ from oaas.routing.validation import (
     NodeInput,
     ProfileInput,
     StockInput,
+    check_node,
+    check_profile,
+    check_stock,
     code_key,
     validate_node,
     validate_profile,
-    validate_stock,
 )
 from oaas.sharing.service import partner_access
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
 from oaas.text import quote
 
-Problems = list[tuple[str, str]]
 NODE_KEYS = (
     "code", "name", "kind", "latitude", "longitude", "region", "regions_served",
     "regions_excluded", "daily_capacity", "currency", "base_cost", "cost_per_km",
@@ -96,55 +96,38 @@ class RiskSpec:
     origin: str
 
 
-def _merchant(data: dict[str, Any], path: str) -> tuple[str | None, Problems]:
+def _merchant(data: dict[str, Any], problems: Problems) -> str | None:
     merchant = data.get("merchant")
     if not isinstance(merchant, str) or not merchant:
-        return None, [(f"{path}.merchant", "is required: the merchant's handle")]
-    return merchant, []
+        problems.add(("merchant",), "is required: the merchant's handle")
+        return None
+    return merchant
 
 
-def _unknown(data: dict[str, Any], allowed: tuple[str, ...], path: str) -> Problems:
-    return [
-        (f"{path}.{key}", f"unknown key (expected one of {', '.join(sorted(allowed))})")
-        for key in data
-        if key not in allowed
-    ]
-
-
-def _snake(name: str) -> str:
-    """`dailyCapacity` (the API's name for a field) as the manifest writes it."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
-
-
-def _domain_problems(error: OaasError, path: str) -> Problems:
-    errors = error.errors if isinstance(error, ValidationFailed) else [error]
-    found = []
-    for e in errors:
-        field = e.field or ()
-        # The validators' first part names the argument ("input", or the prefix they
-        # were given); here the manifest path stands for it.
-        where = ".".join((path, *(_snake(part) for part in field[1:])))
-        found.append((where, e.message.split(": ", 1)[-1]))
-    return found
+def _unknown(data: dict[str, Any], allowed: tuple[str, ...], problems: Problems) -> None:
+    for key in data:
+        if key not in allowed:
+            problems.add(
+                (Key(str(key)),), f"unknown key (expected one of {', '.join(sorted(allowed))})"
+            )
 
 
 class _Fields:
     """Reads one mapping's values strictly: a wrong type is a problem at its own path,
     never converted (2.5 is not a count, ~ is not a name)."""
 
-    def __init__(self, data: dict[str, Any], path: str) -> None:
+    def __init__(self, data: dict[str, Any], problems: Problems) -> None:
         self.data = data
-        self.path = path
-        self.problems: Problems = []
+        self.problems = problems
 
     def _get(self, key: str, default: Any, kinds: tuple[type, ...], what: str) -> Any:
         if key not in self.data:
             if default is _REQUIRED:
-                self.problems.append((f"{self.path}.{key}", "is required"))
+                self.problems.add((key,), "is required")
             return default
         value = self.data[key]
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            self.problems.append((f"{self.path}.{key}", f"must be {what}"))
+            self.problems.add((key,), f"must be {what}")
             return _REQUIRED
         return value
 
@@ -166,13 +149,13 @@ class _Fields:
 
     def money(self, key: str) -> Decimal:
         value = self._get(key, "0", (str, int), 'an amount such as "4.90"')
-        return _decimal(value, f"{self.path}.{key}", self.problems)
+        return _decimal(value, self.problems.at(key))
 
     def texts(self, key: str) -> tuple[str, ...]:
         value = self._get(key, [], (list,), "a list of strings")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             if isinstance(value, list):
-                self.problems.append((f"{self.path}.{key}", "must be a list of strings"))
+                self.problems.add((key,), "must be a list of strings")
             return ()
         return tuple(value)
 
@@ -184,21 +167,24 @@ class _Fields:
 _REQUIRED: Any = object()
 
 
-def _decimal(value: Any, where: str, problems: Problems) -> Decimal:
+def _decimal(value: Any, problems: Problems) -> Decimal:
     """An amount as the API reads one: digits in a string, or a whole number (YAML's
-    4.90 is a float, already rounded)."""
+    4.90 is a float, already rounded). `problems`: at the amount's own path."""
     exact = isinstance(value, str | int) and not isinstance(value, bool)
     amount = parse_amount(str(value)) if exact else None
     if amount is None:
-        problems.append((where, f"{quote(value)} is not an amount: give {AMOUNT_RULE}"))
+        problems.add((), f"{quote(value)} is not an amount: give {AMOUNT_RULE}")
         return Decimal(0)
     return amount
 
 
-def _node(data: Any, path: str) -> tuple[NodeSpec | None, Problems]:
+def _node(data: Any, problems: Problems) -> NodeSpec | None:
     if not isinstance(data, dict):
-        return None, [(path, "must be a mapping")]
-    fields = _Fields(data, path)
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
+    _unknown(data, NODE_KEYS, problems)
+    fields = _Fields(data, problems)
     rates = fields.table("region_rates")
     promises = fields.table("promise_hours")
     stock_table = fields.table("stock")
@@ -216,8 +202,7 @@ def _node(data: Any, path: str) -> tuple[NodeSpec | None, Problems]:
         base_cost=fields.money("base_cost"),
         cost_per_km=fields.money("cost_per_km"),
         region_rates={
-            str(k): _decimal(v, f"{path}.region_rates.{k}", fields.problems)
-            for k, v in rates.items()
+            str(k): _decimal(v, problems.at("region_rates", Key(str(k)))) for k, v in rates.items()
         },
         promise_hours={str(k): v for k, v in promises.items()},
         default_promise_hours=fields.number("default_promise_hours"),
@@ -225,38 +210,37 @@ def _node(data: Any, path: str) -> tuple[NodeSpec | None, Problems]:
     )
     for region, hours in promises.items():
         if isinstance(hours, bool) or not isinstance(hours, int | float):
-            fields.problems.append((f"{path}.promise_hours.{region}", "must be a number"))
+            problems.add(("promise_hours", Key(str(region))), "must be a number")
     stock: list[StockInput] = []
     for sku, count in stock_table.items():
         if isinstance(count, bool) or not isinstance(count, int):
-            fields.problems.append((f"{path}.stock.{sku}", "must be a whole number"))
+            problems.add(("stock", Key(str(sku))), "must be a whole number")
         else:
             stock.append(StockInput(node=node.code, sku=str(sku), on_hand=count))
     operator = data.get("operator")
     if operator is not None and not isinstance(operator, str):
-        fields.problems.append((f"{path}.operator", "must be a partner's handle"))
-    problems = [*_unknown(data, NODE_KEYS, path), *fields.problems]
-    if problems:
-        return None, problems
-    try:
-        validate_node(node, (path,))
-    except OaasError as error:
-        problems.extend(_domain_problems(error, path))
-    try:
-        validate_stock(stock, ("stock",))
-    except ValidationFailed as error:
-        for e in error.errors:
-            index = int(e.field[1]) if e.field and len(e.field) > 1 and e.field[1].isdigit() else 0
-            problems.append((f"{path}.stock.{stock[index].sku}", e.message.split(": ", 1)[-1]))
-    if problems:
-        return None, problems
-    return NodeSpec(node=node, operator=operator, stock=tuple(stock)), []
+        problems.add(("operator",), "must be a partner's handle")
+    if len(problems) > before:
+        return None  # values of the wrong kind: the node's own rules would misread them
+    check_node(node, problems)
+    # The stock rules name a row by its index; a manifest names it by its sku.
+    stock_problems = Problems()
+    check_stock(stock, stock_problems)
+    for problem in stock_problems:
+        index = problem.path[0]
+        assert isinstance(index, int)
+        problems.add(("stock", Key(stock[index].sku)), problem.message, problem.code)
+    if len(problems) > before:
+        return None
+    return NodeSpec(node=node, operator=operator, stock=tuple(stock))
 
 
-def _profile(data: Any, path: str) -> tuple[ProfileInput | None, Problems]:
+def _profile(data: Any, problems: Problems) -> ProfileInput | None:
     if not isinstance(data, dict):
-        return None, [(path, "must be a mapping")]
-    problems = _unknown(data, PROFILE_KEYS, path)
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
+    _unknown(data, PROFILE_KEYS, problems)
     try:
         profile = ProfileInput(
             cost_weight=float(data.get("cost_weight", 1.0)),
@@ -270,51 +254,53 @@ def _profile(data: Any, path: str) -> tuple[ProfileInput | None, Problems]:
                 for k, v in (data.get("region_centroids") or {}).items()
             },
         )
-        validate_profile(profile, (path,))
     except (TypeError, ValueError, IndexError) as error:
-        return None, [*problems, (path, f"has a value of the wrong type ({error})")]
-    except OaasError as error:
-        return None, [*problems, *_domain_problems(error, path)]
-    return (None, problems) if problems else (profile, [])
+        problems.add((), f"has a value of the wrong type ({error})")
+        return None
+    check_profile(profile, problems)
+    return profile if len(problems) == before else None
 
 
-def read_routing(data: Any, path: str, filename: str) -> tuple[RoutingSpec | None, Problems]:
+def read_routing(data: Any, problems: Problems, origin: str) -> RoutingSpec | None:
+    """The routing entry `data`, or None with each problem added to `problems` (at the
+    entry's path); `origin` names the entry in messages of the apply."""
     if not isinstance(data, dict):
-        return None, [(path, "must be a mapping")]
-    problems = _unknown(data, ("merchant", "profile", "nodes"), path)
-    merchant, found = _merchant(data, path)
-    problems.extend(found)
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
+    _unknown(data, ("merchant", "profile", "nodes"), problems)
+    merchant = _merchant(data, problems)
     profile = None
     if "profile" in data:
-        profile, found = _profile(data["profile"], f"{path}.profile")
-        problems.extend(found)
+        profile = _profile(data["profile"], problems.at("profile"))
     specs: list[NodeSpec] = []
     raw_nodes = data.get("nodes", [])
     if not isinstance(raw_nodes, list):
-        problems.append((f"{path}.nodes", "must be a list"))
+        problems.add(("nodes",), "must be a list")
         raw_nodes = []
     codes: set[str] = set()
     for index, raw in enumerate(raw_nodes):
-        spec, found = _node(raw, f"{path}.nodes[{index}]")
-        problems.extend(found)
+        spec = _node(raw, problems.at("nodes", index))
         if spec is not None:
             if code_key(spec.node.code) in codes:
-                problems.append((f"{path}.nodes[{index}].code", f"{spec.node.code} appears twice"))
+                problems.add(("nodes", index, "code"), f"{spec.node.code} appears twice")
             codes.add(code_key(spec.node.code))
             specs.append(spec)
-    if problems or merchant is None:
-        return None, problems
-    return RoutingSpec(merchant, profile, tuple(specs), f"{filename}: {path}"), []
+    if len(problems) > before or merchant is None:
+        return None
+    return RoutingSpec(merchant, profile, tuple(specs), origin)
 
 
-def read_risk(data: Any, path: str, filename: str) -> tuple[RiskSpec | None, Problems]:
+def read_risk(data: Any, problems: Problems, origin: str) -> RiskSpec | None:
+    """The risk entry `data`, or None with each problem added to `problems`."""
     if not isinstance(data, dict):
-        return None, [(path, "must be a mapping")]
-    problems = _unknown(data, ("merchant", *RISK_KEYS), path)
-    merchant, found = _merchant(data, path)
-    problems.extend(found)
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
+    _unknown(data, ("merchant", *RISK_KEYS), problems)
+    merchant = _merchant(data, problems)
     try:
-        policy = risk_policy(
+        values = (
             int(data.get("hold_threshold", 70)),
             int(data.get("medium_threshold", 40)),
             [int(h) for h in data.get("velocity_window_hours", (1, 24))],
@@ -323,12 +309,12 @@ def read_risk(data: Any, path: str, filename: str) -> tuple[RiskSpec | None, Pro
             [str(d) for d in data.get("extra_disposable_domains", ())],
         )
     except (TypeError, ValueError) as error:
-        return None, [*problems, (path, f"has a value of the wrong type ({error})")]
-    except OaasError as error:
-        return None, [*problems, *_domain_problems(error, path)]
-    if problems or merchant is None:
-        return None, problems
-    return RiskSpec(merchant, policy, f"{filename}: {path}"), []
+        problems.add((), f"has a value of the wrong type ({error})")
+        return None
+    policy = check_risk_policy(problems, *values)
+    if len(problems) > before or merchant is None or policy is None:
+        return None
+    return RiskSpec(merchant, policy, origin)
 
 
 async def merchant_of(session: AsyncSession, handle: str, origin: str) -> Tenant:

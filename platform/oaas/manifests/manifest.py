@@ -14,18 +14,13 @@ from typing import Any
 
 import yaml
 
-from oaas.manifests.fulfilment import (
-    Problems,
-    RiskSpec,
-    RoutingSpec,
-    read_risk,
-    read_routing,
-)
+from oaas.errors import Key, Problems, dotted_path
+from oaas.manifests.fulfilment import RiskSpec, RoutingSpec, read_risk, read_routing
 from oaas.policy import TenantKind, default_policy
 from oaas.quotas.plans import PlanLimits
-from oaas.quotas.service import plan_problems
+from oaas.quotas.service import check_plan
 from oaas.sharing.models import ShareAction, ShareProfile
-from oaas.sla.definitions import Sla, sla_from_json, sla_problems
+from oaas.sla.definitions import Sla, check_sla
 from oaas.tenancy.models import TenantStatus
 from oaas.tenancy.secrets import MIN_SECRET_LENGTH
 from oaas.tenancy.validation import client_id_problem, handle_problem, name_problem
@@ -92,153 +87,147 @@ class _Reader:
         self.filename = filename
         self.environ = environ
         self.inline_secrets = inline_secrets
-        self.problems: list[str] = []
+        self.problems = Problems()
 
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(
-            f"{self.filename}: {path}: {message}" if path else f"{self.filename}: {message}"
-        )
+    def lines(self) -> list[str]:
+        """Each problem as `file: path: message`."""
+        found = []
+        for problem in self.problems:
+            where = dotted_path(problem.path)
+            found.append(
+                f"{self.filename}: {where}: {problem.message}"
+                if where
+                else f"{self.filename}: {problem.message}"
+            )
+        return found
 
-    def mapping(self, value: Any, path: str, keys: Iterable[str]) -> dict[str, Any] | None:
+    def origin(self, at: Problems) -> str:
+        return f"{self.filename}: {dotted_path(at.prefix)}"
+
+    def mapping(self, value: Any, at: Problems, keys: Iterable[str]) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.problem(path, "must be a mapping")
+            at.add((), "must be a mapping")
             return None
         allowed = set(keys)
         for key in value:
             if key not in allowed:
-                self.problem(
-                    f"{path}.{key}" if path else str(key),
+                at.add(
+                    (Key(str(key)),),
                     f"unknown key (expected one of {', '.join(sorted(allowed))})",
                 )
         return value
 
     def string(
-        self, data: dict[str, Any], key: str, path: str, *, required: bool = True
+        self, data: dict[str, Any], key: str, at: Problems, *, required: bool = True
     ) -> str | None:
         value = data.get(key)
         if value is None:
             if required:
-                self.problem(f"{path}.{key}", "is required")
+                at.add((key,), "is required")
             return None
         if not isinstance(value, str):
-            self.problem(f"{path}.{key}", "must be a string")
+            at.add((key,), "must be a string")
             return None
         return value
 
-    def string_list(self, data: dict[str, Any], key: str, path: str) -> list[str] | None:
+    def string_list(self, data: dict[str, Any], key: str, at: Problems) -> list[str] | None:
         value = data.get(key)
         if value is None:
-            self.problem(f"{path}.{key}", "is required")
+            at.add((key,), "is required")
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(f"{path}.{key}", "must be a list of strings")
+            at.add((key,), "must be a list of strings")
             return None
         if not value:
-            self.problem(f"{path}.{key}", "must not be empty")
+            at.add((key,), "must not be empty")
             return None
         return value
 
     def read(self, document: Any) -> Manifest:
         manifest = Manifest()
         if document is None:
-            self.problem("", "is empty")
+            self.problems.add((), "is empty")
             return manifest
-        top = self.mapping(document, "", ("tenants", "grants", "plans", "routing", "risk"))
+        top = self.mapping(
+            document, self.problems, ("tenants", "grants", "plans", "routing", "risk")
+        )
         if top is None:
             return manifest
         plans = top.get("plans", [])
         if not isinstance(plans, list):
-            self.problem("plans", "must be a list")
+            self.problems.add(("plans",), "must be a list")
         else:
             for index, item in enumerate(plans):
-                problems = plan_problems(item)
-                for key, message in problems:
-                    self.problem(f"plans[{index}].{key}" if key else f"plans[{index}]", message)
-                if not problems:
-                    manifest.plans.append(
-                        PlanSpec(
-                            limits=PlanLimits(
-                                name=item["name"],
-                                bucket_size=item["bucket_size"],
-                                restore_rate=float(item["restore_rate"]),
-                                max_query_cost=item["max_query_cost"],
-                            ),
-                            origin=f"{self.filename}: plans[{index}]",
-                        )
-                    )
+                at = self.problems.at("plans", index)
+                limits = check_plan(item, at)
+                if limits is not None:
+                    manifest.plans.append(PlanSpec(limits=limits, origin=self.origin(at)))
         tenants = top.get("tenants", [])
         if not isinstance(tenants, list):
-            self.problem("tenants", "must be a list")
+            self.problems.add(("tenants",), "must be a list")
         else:
             for index, item in enumerate(tenants):
-                spec = self.tenant(item, f"tenants[{index}]")
+                spec = self.tenant(item, self.problems.at("tenants", index))
                 if spec is not None:
                     manifest.tenants.append(spec)
-        readers: tuple[tuple[str, Callable[[Any, str, str], tuple[Any, Problems]]], ...] = (
+        readers: tuple[tuple[str, Callable[[Any, Problems, str], Any]], ...] = (
             ("routing", read_routing),
             ("risk", read_risk),
         )
         for key, read in readers:
             entries = top.get(key, [])
             if not isinstance(entries, list):
-                self.problem(key, "must be a list")
+                self.problems.add((key,), "must be a list")
                 continue
             for index, item in enumerate(entries):
-                section, found = read(item, f"{key}[{index}]", self.filename)
-                for where, message in found:
-                    self.problem(where, message)
+                at = self.problems.at(key, index)
+                section = read(item, at, self.origin(at))
                 if section is not None:
                     getattr(manifest, key).append(section)
         grants = top.get("grants", [])
         if not isinstance(grants, list):
-            self.problem("grants", "must be a list")
+            self.problems.add(("grants",), "must be a list")
         else:
             for index, item in enumerate(grants):
-                grant = self.grant(item, f"grants[{index}]")
+                grant = self.grant(item, self.problems.at("grants", index))
                 if grant is not None:
                     manifest.grants.append(grant)
         return manifest
 
-    def tenant(self, item: Any, path: str) -> TenantSpec | None:
+    def tenant(self, item: Any, at: Problems) -> TenantSpec | None:
         data = self.mapping(
-            item, path, ("handle", "name", "kind", "status", "clients", "sla", "plan")
+            item, at, ("handle", "name", "kind", "status", "clients", "sla", "plan")
         )
         if data is None:
             return None
         before = len(self.problems)
-        handle = self.string(data, "handle", path)
+        handle = self.string(data, "handle", at)
         if handle is not None and (problem := handle_problem(handle)):
-            self.problem(f"{path}.handle", problem)
-        name = self.string(data, "name", path)
+            at.add(("handle",), problem)
+        name = self.string(data, "name", at)
         if name is not None and (problem := name_problem(name)):
-            self.problem(f"{path}.name", problem)
-        kind_text = self.string(data, "kind", path)
+            at.add(("name",), problem)
+        kind_text = self.string(data, "kind", at)
         kind: TenantKind | None = None
         if kind_text is not None:
             if kind_text not in {k.value for k in TenantKind}:
-                self.problem(f"{path}.kind", "must be merchant, partner or platform")
+                at.add(("kind",), "must be merchant, partner or platform")
             else:
                 kind = TenantKind(kind_text)
-        status_text = self.string(data, "status", path, required=False) or "active"
+        status_text = self.string(data, "status", at, required=False) or "active"
         if status_text not in {s.value for s in TenantStatus}:
-            self.problem(f"{path}.status", "must be active or suspended")
+            at.add(("status",), "must be active or suspended")
         clients: list[ClientSpec] = []
         raw_clients = data.get("clients", [])
         if not isinstance(raw_clients, list):
-            self.problem(f"{path}.clients", "must be a list")
+            at.add(("clients",), "must be a list")
         else:
             for index, raw in enumerate(raw_clients):
-                client = self.client(raw, f"{path}.clients[{index}]", kind)
+                client = self.client(raw, at.at("clients", index), kind)
                 if client is not None:
                     clients.append(client)
-        plan = self.string(data, "plan", path, required=False)
-        sla: Sla | None = None
-        if "sla" in data:
-            problems = sla_problems(data["sla"])
-            for where, message in problems:
-                self.problem(".".join((f"{path}.sla", *where)), message)
-            if not problems:
-                sla = sla_from_json(data["sla"])
+        plan = self.string(data, "plan", at, required=False)
+        sla = check_sla(data["sla"], at.at("sla")) if "sla" in data else None
         if len(self.problems) > before or handle is None or name is None or kind is None:
             return None
         return TenantSpec(
@@ -247,27 +236,27 @@ class _Reader:
             kind=kind,
             status=TenantStatus(status_text),
             clients=tuple(clients),
-            origin=f"{self.filename}: {path}",
+            origin=self.origin(at),
             sla=sla,
             plan=plan,
         )
 
-    def client(self, item: Any, path: str, kind: TenantKind | None) -> ClientSpec | None:
-        data = self.mapping(item, path, ("client_id", "secret", "secret_env", "roles"))
+    def client(self, item: Any, at: Problems, kind: TenantKind | None) -> ClientSpec | None:
+        data = self.mapping(item, at, ("client_id", "secret", "secret_env", "roles"))
         if data is None:
             return None
         before = len(self.problems)
-        client_id = self.string(data, "client_id", path)
+        client_id = self.string(data, "client_id", at)
         if client_id is not None and (problem := client_id_problem(client_id)):
-            self.problem(f"{path}.client_id", problem)
-        secret = self._secret(data, path)
-        roles = self.string_list(data, "roles", path)
+            at.add(("client_id",), problem)
+        secret = self._secret(data, at)
+        roles = self.string_list(data, "roles", at)
         if roles is not None and kind is not None:
             known = default_policy().roles_for_kind(kind)
             for index, role in enumerate(roles):
                 if role not in known:
-                    self.problem(
-                        f"{path}.roles[{index}]",
+                    at.add(
+                        ("roles", index),
                         f"{role!r} is not a role of a {kind} tenant "
                         f"(one of {', '.join(sorted(known))})",
                     )
@@ -277,15 +266,15 @@ class _Reader:
             client_id=client_id,
             secret=secret,
             roles=tuple(sorted(set(roles))),
-            origin=f"{self.filename}: {path}",
+            origin=self.origin(at),
         )
 
-    def _secret(self, data: dict[str, Any], path: str) -> str | None:
+    def _secret(self, data: dict[str, Any], at: Problems) -> str | None:
         before = len(self.problems)
-        inline = self.string(data, "secret", path, required=False)
-        env_name = self.string(data, "secret_env", path, required=False)
+        inline = self.string(data, "secret", at, required=False)
+        env_name = self.string(data, "secret_env", at, required=False)
         if inline is not None and env_name is not None:
-            self.problem(f"{path}.secret", "give secret or secret_env, not both")
+            at.add(("secret",), "give secret or secret_env, not both")
             return None
         if inline is None and env_name is None:
             if len(self.problems) > before:
@@ -293,50 +282,48 @@ class _Reader:
             elif "secret" in data or "secret_env" in data:
                 # `secret: ~`: present but null; without a problem the client would vanish
                 key = "secret" if "secret" in data else "secret_env"
-                self.problem(f"{path}.{key}", "must be a string")
+                at.add((key,), "must be a string")
             else:
-                self.problem(f"{path}.secret_env", "is required (or an inline secret)")
+                at.add(("secret_env",), "is required (or an inline secret)")
             return None
         if env_name is not None:
             value = self.environ.get(env_name)
             if value is None:
-                self.problem(f"{path}.secret_env", f"environment variable {env_name} is not set")
+                at.add(("secret_env",), f"environment variable {env_name} is not set")
                 return None
-            secret, where = value, f"{path}.secret_env"
+            secret, where = value, "secret_env"
         else:
             assert inline is not None
             if not self.inline_secrets:
                 # A secret written in a file ends up in version control and backups.
-                self.problem(
-                    f"{path}.secret",
+                at.add(
+                    ("secret",),
                     "inline secrets are refused in production: name an environment "
                     "variable holding it with secret_env",
                 )
                 return None
-            secret, where = inline, f"{path}.secret"
+            secret, where = inline, "secret"
         if len(secret) < MIN_SECRET_LENGTH:
-            self.problem(where, f"secret must be at least {MIN_SECRET_LENGTH} characters")
+            at.add((where,), f"secret must be at least {MIN_SECRET_LENGTH} characters")
             return None
         return secret
 
-    def grant(self, item: Any, path: str) -> GrantSpec | None:
-        data = self.mapping(item, path, ("merchant", "partner", "profile", "actions"))
+    def grant(self, item: Any, at: Problems) -> GrantSpec | None:
+        data = self.mapping(item, at, ("merchant", "partner", "profile", "actions"))
         if data is None:
             return None
         before = len(self.problems)
-        merchant = self.string(data, "merchant", path)
-        partner = self.string(data, "partner", path)
-        profile = self.string(data, "profile", path)
+        merchant = self.string(data, "merchant", at)
+        partner = self.string(data, "partner", at)
+        profile = self.string(data, "profile", at)
         if profile is not None and profile not in {p.value for p in ShareProfile}:
-            self.problem(f"{path}.profile", "must be full or logistics")
-        actions = self.string_list(data, "actions", path)
+            at.add(("profile",), "must be full or logistics")
+        actions = self.string_list(data, "actions", at)
         for index, action in enumerate(actions or []):
             if action not in {a.value for a in ShareAction}:
-                self.problem(f"{path}.actions[{index}]", "must be read or update_fulfillment")
+                at.add(("actions", index), "must be read or update_fulfillment")
         if actions is not None and "read" not in actions and not len(self.problems) > before:
-            self.problem(
-                f"{path}.actions", "must include read: a partner acts only on orders it can see"
-            )
+            at.add(("actions",), "must include read: a partner acts only on orders it can see")
         if len(self.problems) > before or None in (merchant, partner, profile, actions):
             return None
         assert merchant
@@ -348,7 +335,7 @@ class _Reader:
             partner=partner,
             profile=ShareProfile(profile),
             actions=tuple(sorted({ShareAction(a) for a in actions})),
-            origin=f"{self.filename}: {path}",
+            origin=self.origin(at),
         )
 
 
@@ -404,7 +391,7 @@ def load_manifests(
             continue
         reader = _Reader(name, environ, inline_secrets=inline_secrets)
         manifest = reader.read(document)
-        problems.extend(reader.problems)
+        problems.extend(reader.lines())
         merged.tenants.extend(manifest.tenants)
         merged.grants.extend(manifest.grants)
         merged.plans.extend(manifest.plans)

@@ -16,11 +16,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db import SYSTEM_SCOPE, Database, RowScope, acting_for
-from oaas.errors import OaasError, ValidationFailed
+from oaas.errors import OaasError, Problem, Problems, ValidationFailed
 from oaas.lifecycle.changes import change_stock
 from oaas.policy import Principal, system_principal
 from oaas.routing.nodes import Operation, list_nodes
-from oaas.routing.validation import StockInput, code_key, validate_stock
+from oaas.routing.validation import StockInput, check_stock, code_key
 from oaas.tenancy.service import find_tenant
 from oaas.text import quote
 
@@ -66,20 +66,20 @@ def read_stock_csv(path: Path) -> list[StockInput]:
                 problems.append(f"{path}: stopped after {MAX_PROBLEMS} problems")
                 break
     if not problems:
-        try:
-            validate_stock(rows, ("line",))
-        except ValidationFailed as error:
-            problems = [_line_problem(path, e) for e in error.errors[:MAX_PROBLEMS]]
+        found = Problems()
+        check_stock(rows, found)
+        problems = [_line_problem(path, problem) for problem in list(found)[:MAX_PROBLEMS]]
     if problems:
         raise StockFileError(problems)
     return rows
 
 
-def _line_problem(source: object, error: OaasError, offset: int = 0) -> str:
-    """`<file>: line N: message`; fields are ("line", <row index>, ...), the header is line 1."""
-    field = error.field or ()
-    line = str(offset + int(field[1]) + 2) if len(field) > 1 and field[1].isdigit() else "?"
-    return f"{source}: line {line}: {error.message.split(': ', 1)[-1]}"
+def _line_problem(source: object, problem: Problem, offset: int = 0) -> str:
+    """`<file>: line N: message`; `problem.path` starts with the row's index (of the
+    rows given to one call, the first at `offset`), the header is line 1."""
+    index = problem.path[0] if problem.path else None
+    line = str(offset + index + 2) if isinstance(index, int) else "?"
+    return f"{source}: line {line}: {problem.message}"
 
 
 async def _check_nodes(
@@ -151,11 +151,15 @@ async def import_stock(
                 operation = await _operation(session, merchant_handle, operator_handle)
                 async with acting_for(session, RowScope("tenant", operation.merchant.id)):
                     done = await change_stock(
-                        session, principal, operation, chunk, ("line",), source=lines
+                        session, principal, operation, chunk, (), source=lines
                     )
         except OaasError as error:
-            errors = error.errors if isinstance(error, ValidationFailed) else [error]
-            problems = [_line_problem(source, e, index * batch) for e in errors[:MAX_PROBLEMS]]
+            found = (
+                error.problems
+                if isinstance(error, ValidationFailed) and error.problems
+                else [Problem((), error.message, error.code)]
+            )
+            problems = [_line_problem(source, p, index * batch) for p in found[:MAX_PROBLEMS]]
             if index:
                 problems.append(f"the {index * batch} rows before this batch were applied")
             raise StockFileError(problems) from error

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
 
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, OaasError, Problems
 from oaas.orders.money import is_country, minor_unit_exponent, to_minor
 from oaas.orders.records import AddressRecord
 from oaas.text import quote, text_problem
@@ -91,146 +91,120 @@ class ValidOrder:
         return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def _invalid(message: str, *path: str | int) -> OaasError:
-    return OaasError(ErrorCode.INVALID, message, ("input", *(str(p) for p in path)))
-
-
 def _check_text(
-    errors: list[OaasError], value: str | None, *path: str | int, required: bool = False
+    problems: Problems, value: str | None, *path: str | int, required: bool = False
 ) -> None:
     name = str(path[-1])
     if value is None:
         return
     problem = text_problem(value, limit=TEXT_LIMITS.get(name, 255), required=required)
     if problem is not None:
-        errors.append(_invalid(f"{name} {problem}", *path))
+        problems.add(path, f"{name} {problem}")
 
 
 def validate_order(order: OrderInput) -> ValidOrder:
-    errors: list[OaasError] = []
+    problems = Problems("input")
     exponent: int | None = None
     try:
-        exponent = minor_unit_exponent(order.currency, ("input", "currency"))
+        exponent = minor_unit_exponent(order.currency)
     except OaasError as refused:
-        errors.append(refused)
+        problems.add(("currency",), refused.message)
     if order.external_id is not None and not 1 <= len(order.external_id) <= MAX_EXTERNAL_ID:
-        errors.append(
-            _invalid(f"externalId must be 1 to {MAX_EXTERNAL_ID} characters", "externalId")
-        )
-    _check_text(errors, order.channel, "channel")
-    email = _check_email(errors, order.customer_email)
-    _check_address(errors, order.shipping_address)
-    lines = _check_lines(errors, order.lines, exponent)
-    if errors:
-        raise ValidationFailed(errors)
+        problems.add(("externalId",), f"externalId must be 1 to {MAX_EXTERNAL_ID} characters")
+    _check_text(problems, order.channel, "channel")
+    email = _check_email(problems, order.customer_email)
+    _check_address(problems.at("shippingAddress"), order.shipping_address)
+    lines = _check_lines(problems.at("lines"), order.lines, exponent)
+    problems.raise_if_any()
     assert exponent is not None
     return ValidOrder(source=order, exponent=exponent, lines=lines, customer_email=email)
 
 
-def _check_email(errors: list[OaasError], email: str | None) -> str | None:
+def _check_email(problems: Problems, email: str | None) -> str | None:
     if email is None:
         return None
     if len(email) > TEXT_LIMITS["customerEmail"]:
-        errors.append(_invalid("customerEmail must be at most 320 characters", "customerEmail"))
+        problems.add(("customerEmail",), "customerEmail must be at most 320 characters")
         return None
     try:
         checked = validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
-        errors.append(
-            _invalid(f"customerEmail is not a valid email address: {exc}", "customerEmail")
-        )
+        problems.add(("customerEmail",), f"customerEmail is not a valid email address: {exc}")
         return None
     normalized: str = checked.normalized
     return normalized
 
 
-def _check_address(errors: list[OaasError], address: AddressInput) -> None:
-    base = "shippingAddress"
-    _check_text(errors, address.line1, base, "line1", required=True)
-    _check_text(errors, address.city, base, "city", required=True)
+def _check_address(problems: Problems, address: AddressInput) -> None:
+    _check_text(problems, address.line1, "line1", required=True)
+    _check_text(problems, address.city, "city", required=True)
     for name, value in (
         ("name", address.name),
         ("line2", address.line2),
         ("region", address.region),
         ("postalCode", address.postal_code),
     ):
-        _check_text(errors, value, base, name)
+        _check_text(problems, value, name)
     if not is_country(address.country):
-        errors.append(
-            _invalid(
-                f"country {quote(address.country)} is not an ISO 3166-1 alpha-2 code",
-                base,
-                "country",
-            )
+        problems.add(
+            ("country",), f"country {quote(address.country)} is not an ISO 3166-1 alpha-2 code"
         )
 
 
 def _check_lines(
-    errors: list[OaasError], lines: tuple[LineInput, ...], exponent: int | None
+    problems: Problems, lines: tuple[LineInput, ...], exponent: int | None
 ) -> tuple[ValidLine, ...]:
+    """`problems`: below the `lines` field."""
     if not 1 <= len(lines) <= MAX_LINES:
-        errors.append(_invalid(f"an order has 1 to {MAX_LINES} lines, not {len(lines)}", "lines"))
+        problems.add((), f"an order has 1 to {MAX_LINES} lines, not {len(lines)}")
         return ()
     valid: list[ValidLine] = []
     seen: dict[str, int] = {}
     for index, line in enumerate(lines):
-        before = len(errors)
+        before = len(problems)
+        here = problems.at(index)
         if (
             not 1 <= len(line.sku) <= MAX_SKU_LENGTH
             or not line.sku.isprintable()
             or not line.sku.strip()
         ):
-            errors.append(
-                _invalid(
-                    f"sku must be 1 to {MAX_SKU_LENGTH} printable characters", "lines", index, "sku"
-                )
-            )
+            here.add(("sku",), f"sku must be 1 to {MAX_SKU_LENGTH} printable characters")
         elif line.sku in seen:
-            errors.append(
-                _invalid(
-                    f"sku {quote(line.sku)} is already on line {seen[line.sku]}: give one line per sku",
-                    "lines",
-                    index,
-                    "sku",
-                )
+            here.add(
+                ("sku",),
+                f"sku {quote(line.sku)} is already on line {seen[line.sku]}: give one line per sku",
             )
         else:
             seen[line.sku] = index
         if not 1 <= line.quantity <= MAX_QUANTITY:
-            errors.append(
-                _invalid(f"quantity must be 1 to {MAX_QUANTITY}", "lines", index, "quantity")
-            )
-        minor = _check_price(errors, line.unit_price, exponent, index)
-        if len(errors) == before and minor is not None:
+            here.add(("quantity",), f"quantity must be 1 to {MAX_QUANTITY}")
+        minor = _check_price(here.at("unitPrice"), line.unit_price, exponent)
+        if len(problems) == before and minor is not None:
             valid.append(ValidLine(sku=line.sku, quantity=line.quantity, unit_price_minor=minor))
     return tuple(valid)
 
 
-def _check_price(
-    errors: list[OaasError], price: Decimal, exponent: int | None, index: int
-) -> int | None:
-    path = ("lines", index, "unitPrice")
+def _check_price(problems: Problems, price: Decimal, exponent: int | None) -> int | None:
+    """`problems`: at the price's own field."""
     try:
         finite = price.is_finite()
     except (InvalidOperation, AttributeError):
         finite = False
     if not finite:
-        errors.append(_invalid("unitPrice must be a number", *path))
+        problems.add((), "unitPrice must be a number")
         return None
     if price < 0:
-        errors.append(_invalid("unitPrice must not be negative", *path))
+        problems.add((), "unitPrice must not be negative")
         return None
     if price > MAX_UNIT_PRICE:
-        errors.append(_invalid(f"unitPrice must be at most {MAX_UNIT_PRICE}", *path))
+        problems.add((), f"unitPrice must be at most {MAX_UNIT_PRICE}")
         return None
     if exponent is None:
         return None  # the currency error already says why
     exponent_of_price = price.normalize().as_tuple().exponent
     assert isinstance(exponent_of_price, int)
     if -exponent_of_price > exponent:
-        errors.append(
-            _invalid(f"unitPrice has more decimals than the currency allows ({exponent})", *path)
-        )
+        problems.add((), f"unitPrice has more decimals than the currency allows ({exponent})")
         return None
     return to_minor(price, exponent)
 

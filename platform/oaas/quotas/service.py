@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from oaas.db.types import utcnow
+from oaas.errors import Key, Problems
 from oaas.policy import Action, Principal, require
 from oaas.quotas.plans import STANDARD, Plan, PlanLimits
 
@@ -47,16 +48,18 @@ async def put_plan(session: AsyncSession, principal: Principal, limits: PlanLimi
     return "updated"
 
 
-def plan_problems(data: object) -> list[tuple[str, str]]:
-    """(key, message) for each bad value of a manifest's plan entry."""
+def check_plan(data: object, problems: Problems) -> PlanLimits | None:
+    """The plan a manifest's entry declares, or None with each bad value added (plans
+    have no API input: the paths are the manifest's keys)."""
     if not isinstance(data, dict):
-        return [("", "must be a mapping")]
-    problems: list[tuple[str, str]] = []
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
     allowed = {"name", "bucket_size", "restore_rate", "max_query_cost"}
     for key in data:
         if key not in allowed:
-            problems.append(
-                (str(key), f"unknown key (expected one of {', '.join(sorted(allowed))})")
+            problems.add(
+                (Key(str(key)),), f"unknown key (expected one of {', '.join(sorted(allowed))})"
             )
     name = data.get("name")
     if (
@@ -65,16 +68,23 @@ def plan_problems(data: object) -> list[tuple[str, str]]:
         or len(name) > 63
         or not name.replace("-", "").isalnum()
     ):
-        problems.append(("name", "must be 1 to 63 letters, digits and '-'"))
+        problems.add(("name",), "must be 1 to 63 letters, digits and '-'")
     bucket = data.get("bucket_size")
     if not isinstance(bucket, int) or isinstance(bucket, bool) or not 1 <= bucket <= 10_000_000:
-        problems.append(("bucket_size", "must be a whole number from 1 to 10000000"))
+        problems.add(("bucket_size",), "must be a whole number from 1 to 10000000")
     rate = data.get("restore_rate")
     if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1_000_000:
-        problems.append(("restore_rate", "must be a number of points a second, above 0"))
+        problems.add(("restore_rate",), "must be a number of points a second, above 0")
     cost = data.get("max_query_cost")
     if not isinstance(cost, int) or isinstance(cost, bool) or cost < 1:
-        problems.append(("max_query_cost", "must be a whole number of at least 1"))
+        problems.add(("max_query_cost",), "must be a whole number of at least 1")
     elif isinstance(bucket, int) and not isinstance(bucket, bool) and cost > bucket:
-        problems.append(("max_query_cost", "must not exceed bucket_size"))
-    return problems
+        problems.add(("max_query_cost",), "must not exceed bucket_size")
+    if len(problems) > before:
+        return None
+    return PlanLimits(
+        name=data["name"],
+        bucket_size=data["bucket_size"],
+        restore_rate=float(data["restore_rate"]),
+        max_query_cost=data["max_query_cost"],
+    )

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.audit import log as audit
 from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import utcnow
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, OaasError, Problems
 from oaas.orders.money import minor_unit_exponent, to_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import lines, orders
@@ -77,42 +77,62 @@ def risk_policy(
     extra_disposable_domains: Sequence[str],
     version: int = 0,
 ) -> RiskPolicy:
-    """A policy from input, or INVALID naming the bad field."""
-    if not 1 <= hold_threshold <= 100:
-        raise OaasError(ErrorCode.INVALID, "must be between 1 and 100", ("input", "holdThreshold"))
-    if not 0 <= medium_threshold <= hold_threshold:
-        raise OaasError(
-            ErrorCode.INVALID,
-            "must be between 0 and holdThreshold",
-            ("input", "mediumThreshold"),
-        )
+    """A policy from the API's input, or ValidationFailed naming every bad field."""
+    problems = Problems("input")
+    policy = check_risk_policy(
+        problems,
+        hold_threshold,
+        medium_threshold,
+        velocity_window_hours,
+        velocity_limits,
+        distinct_addresses_limit,
+        extra_disposable_domains,
+        version,
+    )
+    problems.raise_if_any()
+    assert policy is not None
+    return policy
+
+
+def check_risk_policy(
+    problems: Problems,
+    hold_threshold: int,
+    medium_threshold: int,
+    velocity_window_hours: Sequence[int],
+    velocity_limits: Sequence[int],
+    distinct_addresses_limit: int,
+    extra_disposable_domains: Sequence[str],
+    version: int = 0,
+) -> RiskPolicy | None:
+    """The policy, or None with each bad value added to `problems`."""
+    before = len(problems)
+    hold_valid = 1 <= hold_threshold <= 100
+    if not hold_valid:
+        problems.add(("holdThreshold",), "must be between 1 and 100")
+    # Against a hold threshold out of range, only the medium's own range is checked.
+    if not 0 <= medium_threshold <= (hold_threshold if hold_valid else 100):
+        problems.add(("mediumThreshold",), "must be between 0 and holdThreshold")
     if len(velocity_limits) != len(velocity_window_hours):
-        raise OaasError(
-            ErrorCode.INVALID,
-            "needs one limit per window of velocityWindowHours",
-            ("input", "velocityLimits"),
-        )
+        problems.add(("velocityLimits",), "needs one limit per window of velocityWindowHours")
     if any(h < 1 for h in velocity_window_hours) or any(
         a >= b for a, b in pairwise(velocity_window_hours)
     ):
-        raise OaasError(
-            ErrorCode.INVALID,
-            "windows must be whole hours, at least 1, increasing",
-            ("input", "velocityWindowHours"),
+        problems.add(
+            ("velocityWindowHours",), "windows must be whole hours, at least 1, increasing"
         )
     if any(limit < 1 for limit in velocity_limits):
-        raise OaasError(
-            ErrorCode.INVALID, "each limit must be at least 1", ("input", "velocityLimits")
-        )
+        problems.add(("velocityLimits",), "each limit must be at least 1")
     if distinct_addresses_limit < 1:
-        raise OaasError(
-            ErrorCode.INVALID, "must be at least 1", ("input", "distinctAddressesLimit")
-        )
+        problems.add(("distinctAddressesLimit",), "must be at least 1")
+    domains: frozenset[str] = frozenset()
     if len(extra_disposable_domains) > 1000:
-        raise OaasError(
-            ErrorCode.INVALID, "at most 1000 domains", ("input", "extraDisposableDomains")
+        problems.add(("extraDisposableDomains",), "at most 1000 domains")
+    else:
+        domains = _disposable_domains(
+            problems.at("extraDisposableDomains"), extra_disposable_domains
         )
-    domains = _disposable_domains(extra_disposable_domains)
+    if len(problems) > before:
+        return None
     try:
         return RiskPolicy(
             hold_threshold=hold_threshold,
@@ -124,26 +144,18 @@ def risk_policy(
             version=version,
         )
     except ValueError as error:
-        raise OaasError(ErrorCode.INVALID, str(error), ("input",)) from error
+        problems.add((), str(error))
+        return None
 
 
-def _disposable_domains(entries: Sequence[str]) -> frozenset[str]:
-    """The entries as domain names, or every bad one named by its index."""
+def _disposable_domains(problems: Problems, entries: Sequence[str]) -> frozenset[str]:
+    """The entries as domain names; each bad one added to `problems` by its index."""
     domains: set[str] = set()
-    problems: list[OaasError] = []
     for index, entry in enumerate(entries):
         try:
             domains.add(normalised_domain(entry))
         except ValueError as error:
-            problems.append(
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"{quote(entry)} {error}",
-                    ("input", "extraDisposableDomains", str(index)),
-                )
-            )
-    if problems:
-        raise ValidationFailed(problems)
+            problems.add((index,), f"{quote(entry)} {error}")
     return frozenset(domains)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.audit import log as audit
 from oaas.db import RowScope, acting_for, entity_table
 from oaas.db.types import new_id, utcnow
-from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, NotFound, OaasError, Problems
 from oaas.policy import Action, Principal, TenantKind, grant_allows, is_allowed, require
 from oaas.routing.models import FulfilmentNode, InventoryLevel
 from oaas.routing.validation import (
@@ -252,29 +252,26 @@ async def set_stock(
     validate_stock(rows, prefix)
     merchant_id = operation.merchant.id
     by_code: dict[str, FulfilmentNode] = {}
-    problems: list[OaasError] = []
+    problems = Problems(*prefix)
     for index, row in enumerate(rows):
         if row.node not in by_code:
             node = await find_node(session, merchant_id, row.node)
-            where = (*prefix, str(index), "node")
+            where = (index, "node")
             if node is None:
-                problems.append(NotFound(f"no node {quote(row.node)} of yours", where))
+                problems.add(where, f"no node {quote(row.node)} of yours", ErrorCode.NOT_FOUND)
                 continue
             if node.partner_tenant_id != operation.partner_id:
                 # Visible (a merchant sees the nodes partners run for it), not its to count.
-                problems.append(
-                    OaasError(
-                        ErrorCode.FORBIDDEN,
-                        f"node {row.node} is operated by "
-                        + ("a partner" if node.partner_tenant_id else "the merchant")
-                        + "; its operator sets its stock",
-                        where,
-                    )
+                problems.add(
+                    where,
+                    f"node {row.node} is operated by "
+                    + ("a partner" if node.partner_tenant_id else "the merchant")
+                    + "; its operator sets its stock",
+                    ErrorCode.FORBIDDEN,
                 )
                 continue
             by_code[row.node] = node
-    if problems:
-        raise ValidationFailed(problems)
+    problems.raise_if_any()
     existing = {
         (level.node_id, level.sku): level
         for level in (
@@ -290,16 +287,12 @@ async def set_stock(
     for index, row in enumerate(rows):
         level = existing.get((by_code[row.node].id, row.sku))
         if level is not None and row.on_hand < level.reserved:
-            problems.append(
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"{row.sku} at {row.node}: {row.on_hand} on hand is below the "
-                    f"{level.reserved} units reserved for routed orders",
-                    (*prefix, str(index), "onHand"),
-                )
+            problems.add(
+                (index, "onHand"),
+                f"{row.sku} at {row.node}: {row.on_hand} on hand is below the "
+                f"{level.reserved} units reserved for routed orders",
             )
-    if problems:
-        raise ValidationFailed(problems)
+    problems.raise_if_any()
     now = utcnow()
     changes: list[StockChange] = []
     for row in rows:

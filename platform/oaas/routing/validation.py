@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.errors import Key, OaasError, Path, Problems
 from oaas.orders.money import minor_unit_exponent, to_minor
 from oaas.routing.regions import is_region_code
 from oaas.text import quote, shorten, text_problem
@@ -79,22 +79,7 @@ class ValidNode:
         return dict(self.__dict__)
 
 
-class _Problems:
-    def __init__(self, prefix: tuple[str, ...]) -> None:
-        self.prefix = prefix
-        self.found: list[OaasError] = []
-
-    def add(self, path: tuple[str | int, ...], message: str) -> None:
-        # Keys of regionRates and promiseHours are the caller's text: never echoed whole.
-        full = (*self.prefix, *(shorten(str(p)) for p in path))
-        self.found.append(OaasError(ErrorCode.INVALID, f"{'.'.join(full)}: {message}", full))
-
-    def raise_any(self) -> None:
-        if self.found:
-            raise ValidationFailed(self.found)
-
-
-def _regions(problems: _Problems, name: str, codes: tuple[str, ...]) -> list[str]:
+def _regions(problems: Problems, name: str, codes: tuple[str, ...]) -> list[str]:
     if len(codes) > MAX_REGIONS:
         problems.add((name,), f"at most {MAX_REGIONS} regions")
         return []
@@ -110,9 +95,7 @@ def _regions(problems: _Problems, name: str, codes: tuple[str, ...]) -> list[str
     return found
 
 
-def _money(
-    problems: _Problems, path: tuple[str | int, ...], amount: Decimal, exponent: int | None
-) -> int:
+def _money(problems: Problems, path: Path, amount: Decimal, exponent: int | None) -> int:
     """The amount in minor units; its decimals are checked against a known currency only."""
     if not amount.is_finite() or amount < 0 or amount > MAX_COST:
         problems.add(path, f"must be between 0 and {MAX_COST}")
@@ -125,15 +108,28 @@ def _money(
     return to_minor(amount, exponent)
 
 
-def _hours(problems: _Problems, path: tuple[str | int, ...], hours: float) -> float:
+def _hours(problems: Problems, path: Path, hours: float) -> float:
     if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:
         problems.add(path, f"must be more than 0 and at most {MAX_HOURS:g} hours")
         return 1.0
     return float(hours)
 
 
+def _labelled(prefix: tuple[str, ...]) -> Problems:
+    """A collector for the API: each message starts with its field's dotted path."""
+    return Problems().labelled().at(*prefix)
+
+
 def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> ValidNode:
-    problems = _Problems(prefix)
+    problems = _labelled(prefix)
+    valid = check_node(node, problems)
+    problems.raise_if_any()
+    return valid
+
+
+def check_node(node: NodeInput, problems: Problems) -> ValidNode:
+    """The node as it would be stored, each bad value added to `problems` (use the
+    node only when nothing was added)."""
     if not CODE.match(node.code):
         problems.add(
             ("code",), "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -167,18 +163,17 @@ def validate_node(node: NodeInput, prefix: tuple[str, ...] = ("input",)) -> Vali
     for code, amount in node.region_rates.items():
         upper = code.strip().upper()
         if not is_region_code(upper):
-            problems.add(("regionRates", code), "not an ISO 3166 country or subdivision code")
+            problems.add(("regionRates", Key(code)), "not an ISO 3166 country or subdivision code")
             continue
-        rates[upper] = _money(problems, ("regionRates", code), amount, exponent)
+        rates[upper] = _money(problems, ("regionRates", Key(code)), amount, exponent)
     promises: dict[str, float] = {}
     for code, hours in node.promise_hours.items():
         upper = code.strip().upper()
         if not is_region_code(upper):
-            problems.add(("promiseHours", code), "not an ISO 3166 country or subdivision code")
+            problems.add(("promiseHours", Key(code)), "not an ISO 3166 country or subdivision code")
             continue
-        promises[upper] = _hours(problems, ("promiseHours", code), hours)
+        promises[upper] = _hours(problems, ("promiseHours", Key(code)), hours)
     default_promise = _hours(problems, ("defaultPromiseHours",), node.default_promise_hours)
-    problems.raise_any()
     return ValidNode(
         code=node.code,
         name=node.name.strip(),
@@ -209,7 +204,14 @@ class StockInput:
 def validate_stock(
     rows: list[StockInput], prefix: tuple[str, ...] = ("input",)
 ) -> list[StockInput]:
-    problems = _Problems(prefix)
+    problems = _labelled(prefix)
+    check_stock(rows, problems)
+    problems.raise_if_any()
+    return rows
+
+
+def check_stock(rows: list[StockInput], problems: Problems) -> None:
+    """Adds each bad row's problems, by the row's index."""
     seen: set[tuple[str, str]] = set()
     for index, row in enumerate(rows):
         if not SKU.match(row.sku):
@@ -220,8 +222,6 @@ def validate_stock(
         if key in seen:
             problems.add((index, "sku"), f"{shorten(row.sku)} at {shorten(row.node)} appears twice")
         seen.add(key)
-    problems.raise_any()
-    return rows
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,14 @@ class ProfileInput:
 
 
 def validate_profile(profile: ProfileInput, prefix: tuple[str, ...] = ("input",)) -> dict[str, Any]:
-    problems = _Problems(prefix)
+    problems = _labelled(prefix)
+    values = check_profile(profile, problems)
+    problems.raise_if_any()
+    return values
+
+
+def check_profile(profile: ProfileInput, problems: Problems) -> dict[str, Any]:
+    """The profile's stored values, and each bad value added to `problems`."""
     weights = {
         "cost": profile.cost_weight,
         "load": profile.load_weight,
@@ -253,12 +260,13 @@ def validate_profile(profile: ProfileInput, prefix: tuple[str, ...] = ("input",)
         upper = code.strip().upper()
         latitude, longitude = point
         if not is_region_code(upper):
-            problems.add(("regionCentroids", code), "not an ISO 3166 country or subdivision code")
+            problems.add(
+                ("regionCentroids", Key(code)), "not an ISO 3166 country or subdivision code"
+            )
         elif not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            problems.add(("regionCentroids", code), "latitude -90..90, longitude -180..180")
+            problems.add(("regionCentroids", Key(code)), "latitude -90..90, longitude -180..180")
         else:
             centroids[upper] = [float(latitude), float(longitude)]
-    problems.raise_any()
     return {
         "weights": weights,
         "allow_split": profile.allow_split,

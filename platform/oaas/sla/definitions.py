@@ -18,11 +18,10 @@ from sqlmodel import col, select
 
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
+from oaas.errors import Key, Problems
 from oaas.policy import Action, Principal, require
 from oaas.sla.models import TenantSla
 from oaas.tenancy.models import Tenant
-from oaas.text import shorten
 
 DEFAULT_OPERATION = "default"
 MAX_OPERATION_LENGTH = 200
@@ -71,41 +70,52 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def sla_problems(data: Any) -> list[tuple[tuple[str, ...], str]]:
-    """Every problem of a definition as (path below the definition, message); [] when valid."""
+# The API's name of each definition key (a manifest writes the keys themselves).
+_FIELD_NAMES = {
+    "availability": "availability",
+    "latency_p95_ms": "latencyP95Ms",
+    "fulfilment_hours": "fulfilmentHours",
+    "max_deviation_rate": "maxDeviationRate",
+}
+
+
+def check_sla(data: Any, problems: Problems) -> Sla | None:
+    """The definition `data` spells, or None with each of its problems added."""
     if not isinstance(data, Mapping):
-        return [((), "must be a mapping")]
-    problems: list[tuple[tuple[str, ...], str]] = []
+        problems.add((), "must be a mapping")
+        return None
+    before = len(problems)
     for key in data:
         if key not in FIELDS:
-            problems.append(
-                ((shorten(str(key)),), f"unknown key (expected one of {', '.join(FIELDS)})")
-            )
+            problems.add((Key(str(key)),), f"unknown key (expected one of {', '.join(FIELDS)})")
     if "availability" in data:
         number = _number(data["availability"])
         if number is None or not 0 < number < 100:
-            problems.append((("availability",), "must be a number between 0 and 100"))
+            problems.add((_FIELD_NAMES["availability"],), "must be a number between 0 and 100")
     if "fulfilment_hours" in data:
         number = _number(data["fulfilment_hours"])
         if number is None or not 0 < number <= 24 * 365:
-            problems.append((("fulfilment_hours",), "must be a number of hours above 0"))
+            problems.add((_FIELD_NAMES["fulfilment_hours"],), "must be a number of hours above 0")
     if "max_deviation_rate" in data:
         number = _number(data["max_deviation_rate"])
         if number is None or not 0 <= number <= 100:
-            problems.append((("max_deviation_rate",), "must be a number between 0 and 100"))
+            problems.add(
+                (_FIELD_NAMES["max_deviation_rate"],), "must be a number between 0 and 100"
+            )
     if "latency_p95_ms" in data:
         latency = data["latency_p95_ms"]
+        field = _FIELD_NAMES["latency_p95_ms"]
         if not isinstance(latency, Mapping):
-            problems.append((("latency_p95_ms",), "must be a mapping of operation to milliseconds"))
+            problems.add((field,), "must be a mapping of operation to milliseconds")
         else:
             for operation, value in latency.items():
-                path = ("latency_p95_ms", shorten(str(operation)))  # the caller's text
+                path = (field, Key(str(operation)))
                 if not isinstance(operation, str) or not 0 < len(operation) <= MAX_OPERATION_LENGTH:
-                    problems.append((path, "operation must be a name of 1 to 200 characters"))
+                    problems.add(path, "operation must be a name of 1 to 200 characters")
                 number = _number(value)
                 if number is None or not 0 < number <= 3_600_000:
-                    problems.append((path, "must be a number of milliseconds above 0"))
-    return problems
+                    problems.add(path, "must be a number of milliseconds above 0")
+    return sla_from_json(data) if len(problems) == before else None
 
 
 def sla_from_json(data: Mapping[str, Any]) -> Sla:
@@ -123,20 +133,13 @@ def sla_from_json(data: Mapping[str, Any]) -> Sla:
 
 
 def parse_sla(data: Any, field_prefix: tuple[str, ...] = ()) -> Sla:
-    """A definition, or ValidationFailed naming every bad field."""
-    problems = sla_problems(data)
-    if problems:
-        raise ValidationFailed(
-            [
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"{'.'.join(path) or 'sla'}: {message}",
-                    (*field_prefix, *path),
-                )
-                for path, message in problems
-            ]
-        )
-    return sla_from_json(data)
+    """A definition, or ValidationFailed naming every bad field by its API name; each
+    message starts with the field's path below `field_prefix`."""
+    problems = Problems(*field_prefix).labelled()
+    sla = check_sla(data, problems)
+    problems.raise_if_any()
+    assert sla is not None
+    return sla
 
 
 async def stored_slas(session: AsyncSession, tenant_ids: list[UUID]) -> dict[UUID, Sla]:

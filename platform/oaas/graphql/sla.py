@@ -6,10 +6,9 @@ from datetime import datetime
 
 import strawberry
 
-from oaas.errors import ErrorCode, OaasError, ValidationFailed
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
-from oaas.graphql.inputs import answer, as_utc
+from oaas.graphql.errors import UserError, answer, mutate
+from oaas.graphql.inputs import as_utc
 from oaas.graphql.permissions import allowed
 from oaas.policy import Action
 from oaas.sla import alerts as sla_alerts
@@ -132,8 +131,8 @@ class SetTenantSlaInput:
 
 @strawberry.type
 class SetTenantSlaPayload:
-    sla: SlaDefinition | None
-    user_errors: list[UserError]
+    sla: SlaDefinition | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 def _fulfilment(report: reports.FulfilmentReport) -> SlaFulfilment:
@@ -203,19 +202,7 @@ async def _set_sla(info: Info, input: SetTenantSlaInput) -> SlaDefinition:
             data[key] = value
     if input.latency_p95_ms is not None:
         data["latency_p95_ms"] = {item.operation: item.ms for item in input.latency_p95_ms}
-    problems = definitions.sla_problems(data)
-    if problems:
-        raise ValidationFailed(
-            [
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"{_INPUT_FIELDS.get(path[0], path[0])}: {message}",
-                    ("input", _INPUT_FIELDS.get(path[0], path[0]), *path[1:]),
-                )
-                for path, message in problems
-            ]
-        )
-    sla = definitions.sla_from_json(data)
+    sla = definitions.parse_sla(data, ("input",), _INPUT_FIELDS)
     await definitions.set_sla(session, principal, tenant, sla)
     return SlaDefinition.of(tenant.handle, sla)
 
@@ -299,7 +286,9 @@ class SlaMutation:
         description="Sets a tenant's SLA; fields left out take the platform defaults.",
     )
     async def set_tenant_sla(self, info: Info, input: SetTenantSlaInput) -> SetTenantSlaPayload:
-        result = await run(info, lambda: _set_sla(info, input))
-        if isinstance(result, list):
-            return SetTenantSlaPayload(sla=None, user_errors=result)
-        return SetTenantSlaPayload(sla=result, user_errors=[])
+        return await mutate(
+            info,
+            SetTenantSlaPayload,
+            lambda: _set_sla(info, input),
+            lambda sla: SetTenantSlaPayload(sla=sla),
+        )

@@ -122,10 +122,18 @@ def sla_from_json(data: Mapping[str, Any]) -> Sla:
     )
 
 
-def parse_sla(data: Any, field_prefix: tuple[str, ...] = ()) -> Sla:
-    """A definition, or ValidationFailed naming every bad field."""
+def parse_sla(
+    data: Any, field_prefix: tuple[str, ...] = (), names: Mapping[str, str] | None = None
+) -> Sla:
+    """A definition, or ValidationFailed naming every bad field; `names` spells the
+    definition's keys as the caller wrote them (`latencyP95Ms` for `latency_p95_ms`)."""
     problems = sla_problems(data)
     if problems:
+        spelled = names or {}
+        paths = [
+            ((spelled.get(path[0], path[0]), *path[1:]) if path else path, message)
+            for path, message in problems
+        ]
         raise ValidationFailed(
             [
                 OaasError(
@@ -133,7 +141,7 @@ def parse_sla(data: Any, field_prefix: tuple[str, ...] = ()) -> Sla:
                     f"{'.'.join(path) or 'sla'}: {message}",
                     (*field_prefix, *path),
                 )
-                for path, message in problems
+                for path, message in paths
             ]
         )
     return sla_from_json(data)

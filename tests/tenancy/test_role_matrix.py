@@ -201,13 +201,21 @@ async def op_api_clients_of_globex(tenancy: Tenancy, caller: str, expected: str)
     if expected == FORBIDDEN:
         await tenancy.forbidden(API_CLIENTS, {"tenant": "globex"}, as_client=caller)
         return
-    answer = await tenancy.call(API_CLIENTS, {"tenant": "globex"}, as_client=caller)
     if expected == ALLOWED:
+        answer = await tenancy.call(API_CLIENTS, {"tenant": "globex"}, as_client=caller)
         assert [c["clientId"] for c in answer] == ["globex-backend", "globex-shop"]
         return
-    # Another tenant's clients: the same answer as for a tenant that does not exist.
-    assert not answer
-    assert answer == await tenancy.call(API_CLIENTS, {"tenant": MADE_UP_TENANT}, as_client=caller)
+    # Another tenant's clients: NOT_FOUND naming the argument, the same answer as for a
+    # tenant that does not exist.
+    body = (await tenancy.api.graphql(API_CLIENTS, {"tenant": "globex"}, as_client=caller)).json()
+    assert body["data"] == {"apiClients": None}, body
+    assert [
+        (e["path"], e["extensions"]["code"], e["extensions"]["field"]) for e in body["errors"]
+    ] == [(["apiClients"], "NOT_FOUND", ["tenant"])], body
+    made_up = await tenancy.api.graphql(API_CLIENTS, {"tenant": MADE_UP_TENANT}, as_client=caller)
+    assert [e["message"] for e in made_up.json()["errors"]] == [
+        e["message"] for e in body["errors"]
+    ]
 
 
 async def op_create_tenant(tenancy: Tenancy, caller: str, expected: str) -> None:

@@ -6,9 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from oaas.errors import OaasError
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, mutate
+from oaas.graphql.errors import UserError, answer, mutate
 from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
@@ -193,10 +192,7 @@ class TenancyQuery:
         description="API clients of a tenant: the caller's own unless a platform admin names another.",
     )
     async def api_clients(self, info: Info, tenant: str | None = None) -> list[ApiClient] | None:
-        try:
-            row = await _own_or_named_tenant(info, tenant, ("tenant",))
-        except OaasError:
-            return []
+        row = await answer(_own_or_named_tenant(info, tenant, ("tenant",)))
         clients = await service.list_clients(info.context.session, info.context.principal, row)
         return [ApiClient.of(c, row) for c in clients]
 

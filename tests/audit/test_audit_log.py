@@ -53,3 +53,16 @@ async def test_client_and_tenant_changes_are_audited(api: Api) -> None:
     # Another merchant sees none of it; the platform admin sees it all.
     assert all(e["tenant"]["handle"] == "globex" for e in await _entries(api, "globex-backend"))
     assert {e["tenant"]["handle"] for e in await _entries(api, "ops-admin", "acme")} == {"acme"}
+
+
+async def test_another_tenants_log_is_not_found_as_an_unknown_one(api: Api) -> None:
+    answers = [
+        (await api.graphql(AUDIT, {"tenant": tenant}, as_client="acme-backend")).json()
+        for tenant in ("globex", "nobody")
+    ]
+    for body in answers:
+        assert body["data"] is None, body
+        assert [(e["path"], e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+            (["auditLog"], "no such tenant", "NOT_FOUND")
+        ], body
+        assert body["errors"][0]["extensions"]["field"] == ["tenant"]

@@ -56,8 +56,8 @@ Outcomes (the cells):
                         null with one GraphQL error, extensions.code FORBIDDEN; nothing changes
   NF  NOT_FOUND         the object does not exist for the caller, word for word as a made-up
                         one: order(id) null, lists without it, mutations userError NOT_FOUND
-                        (queries naming a tenant: whatever a made-up handle gets, e.g. an
-                        empty list or a NOT_FOUND error); nothing changes
+                        (a query whose argument names a tenant: the GraphQL error NOT_FOUND
+                        on the field, as a made-up handle gets); nothing changes
   NS  FIELD_NOT_SHARED  the share profile hides the field: null plus one GraphQL error
                         FIELD_NOT_SHARED at its path; the value appears nowhere in the answer
   P   PARTNER_PART      the share profile shows the partner its part of the object

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from oaas.audit import log as audit
 from oaas.audit.models import AuditEntry as AuditRow
 from oaas.graphql.context import Info
+from oaas.graphql.errors import answer
 from oaas.graphql.ids import decode_keyset_cursor, encode_keyset_cursor, to_global_id
 from oaas.graphql.loaders import tenant_by_id_loader
 from oaas.graphql.node import Node
@@ -83,19 +84,22 @@ class AuditQuery:
         self, info: Info, first: int = 20, after: str | None = None, tenant: str | None = None
     ) -> AuditEntryConnection:
         first = max(0, min(first, MAX_PAGE))
-        before = decode_keyset_cursor(after) if after is not None else None
-        empty = AuditEntryConnection(
-            edges=[], page_info=AuditLogPageInfo(has_next_page=False, end_cursor=None)
-        )
-        if after is not None and before is None:
-            return empty
         tenant_id = None
         if tenant is not None:
-            row = await tenancy.find_tenant(info.context.session, tenant)
-            # Another tenant's log does not exist for the caller: answered as an unknown one.
-            if row is None:
-                return empty
-            tenant_id = row.id
+            # Another tenant's log does not exist for the caller: NOT_FOUND, as an unknown one.
+            named = tenancy.get_tenant(
+                info.context.session,
+                info.context.principal,
+                tenant,
+                ("tenant",),
+                action=Action.CLIENT_ADMIN,
+            )
+            tenant_id = (await answer(named)).id
+        before = decode_keyset_cursor(after) if after is not None else None
+        if after is not None and before is None:
+            return AuditEntryConnection(
+                edges=[], page_info=AuditLogPageInfo(has_next_page=False, end_cursor=None)
+            )
         rows = await audit.entries(
             info.context.session,
             info.context.principal,

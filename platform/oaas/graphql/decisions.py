@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -11,10 +10,8 @@ from typing import Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy import select, tuple_
 from strawberry.dataloader import DataLoader
 
-from oaas.db import entity_table
 from oaas.graphql.context import Context, Info
 from oaas.graphql.loaders import loader
 from oaas.graphql.shared_fields import require_shared
@@ -25,10 +22,10 @@ from oaas.policy.shares import SharedField
 from oaas.risk.facts import RiskAssessment as DomainAssessment
 from oaas.risk.facts import RiskLevel
 from oaas.risk.service import assessments_of
+from oaas.routing.decisions import decisions_of
 from oaas.routing.models import RoutingDecisionRow
 from oaas.routing.views import SeenDecision
 
-decisions = entity_table(RoutingDecisionRow)
 RiskLevelType = strawberry.enum(RiskLevel, name="RiskLevel")
 
 
@@ -205,16 +202,8 @@ def decisions_by_order_loader(
     context: Context,
 ) -> DataLoader[OrderRecord, list[RoutingDecisionRow]]:
     async def batch(orders: Sequence[OrderRecord]) -> list[list[RoutingDecisionRow]]:
-        keys = [o.key for o in orders]
-        rows = await context.session.execute(
-            select(RoutingDecisionRow)
-            .where(tuple_(decisions.c.tenant_id, decisions.c.order_id).in_(keys))
-            .order_by(decisions.c.sequence)
-        )
-        found: dict[tuple[UUID, UUID], list[RoutingDecisionRow]] = defaultdict(list)
-        for row in rows.scalars():
-            found[(row.tenant_id, row.order_id)].append(row)
-        return [found.get(k, []) for k in keys]
+        found = await decisions_of(context.session, [o.key for o in orders])
+        return [found.get(o.key, []) for o in orders]
 
     return loader(context, "RoutingDecisionsByOrderLoader", batch, _order_key)
 

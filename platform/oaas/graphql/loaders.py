@@ -6,13 +6,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 from oaas.graphql.context import Context
 from oaas.orders.records import EventRecord, LineRecord, OrderRecord
 from oaas.orders.repository import OrderRepository
 from oaas.tenancy.models import Tenant
+from oaas.tenancy.service import tenants_by_id
 
 
 def _order_key(order: OrderRecord) -> tuple[UUID, UUID]:
@@ -39,8 +39,7 @@ def loader(
 
 def tenant_by_id_loader(context: Context) -> DataLoader[UUID, Tenant]:
     async def batch(ids: Sequence[UUID]) -> list[Tenant]:
-        rows = await context.session.execute(select(Tenant).where(Tenant.id.in_(list(ids))))  # type: ignore[attr-defined]
-        found = {t.id: t for t in rows.scalars()}
+        found = await tenants_by_id(context.session, ids)
         return [found[i] for i in ids]
 
     return loader(context, "TenantByIdLoader", batch)

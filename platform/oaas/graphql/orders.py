@@ -17,7 +17,7 @@ from oaas.graphql.decisions import (
     decisions_by_order_loader,
     risk_by_order_loader,
 )
-from oaas.graphql.errors import UserError, run
+from oaas.graphql.errors import UserError, mutate
 from oaas.graphql.ids import decode_keyset_cursor, encode_keyset_cursor, to_global_id
 from oaas.graphql.inputs import as_utc, order_uuid
 from oaas.graphql.loaders import events_by_order_loader, lines_by_order_loader, tenant_by_id_loader
@@ -245,8 +245,8 @@ class CreateOrderInput:
 
 @strawberry.type
 class CreateOrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -264,8 +264,8 @@ class CancelOrderInput:
 
 @strawberry.type
 class CancelOrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -278,8 +278,8 @@ class UpdateFulfillmentInput:
 
 @strawberry.type
 class UpdateFulfillmentPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 def _cursor(record: OrderRecord) -> str:
@@ -393,15 +393,16 @@ class OrdersMutation:
             )
             return created.order
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return CreateOrderPayload(order=None, user_errors=result)
-        return CreateOrderPayload(order=Order.of(result), user_errors=[])
+        return await mutate(
+            info, CreateOrderPayload, work, lambda order: CreateOrderPayload(order=Order.of(order))
+        )
 
     @strawberry.mutation(permission_classes=[allowed(Action.ORDER_CANCEL)])
     async def cancel_order(self, info: Info, input: CancelOrderInput) -> CancelOrderPayload:
-        async def work() -> OrderRecord:
-            return await changes.cancel(
+        return await mutate(
+            info,
+            CancelOrderPayload,
+            lambda: changes.cancel(
                 info.context.session,
                 info.context.principal,
                 order_uuid(input.order_id),
@@ -411,12 +412,9 @@ class OrdersMutation:
                 ]
                 if input.lines is not None
                 else None,
-            )
-
-        result = await run(info, work)
-        if isinstance(result, list):
-            return CancelOrderPayload(order=None, user_errors=result)
-        return CancelOrderPayload(order=Order.of(result), user_errors=[])
+            ),
+            lambda order: CancelOrderPayload(order=Order.of(order)),
+        )
 
     @strawberry.mutation(
         permission_classes=[allowed(Action.FULFILLMENT_UPDATE)],
@@ -426,7 +424,7 @@ class OrdersMutation:
         self, info: Info, input: UpdateFulfillmentInput
     ) -> UpdateFulfillmentPayload:
         async def work() -> OrderRecord:
-            return await changes.fulfil(
+            order = await changes.fulfil(
                 info.context.session,
                 info.context.principal,
                 order_uuid(input.order_id),
@@ -434,9 +432,13 @@ class OrdersMutation:
                 tracking_number=input.tracking_number,
                 carrier=input.carrier,
             )
+            # The caller may be a partner: what it is shown of the order depends on its grant.
+            await load_partner_access(info)
+            return order
 
-        result = await run(info, work)
-        await load_partner_access(info)
-        if isinstance(result, list):
-            return UpdateFulfillmentPayload(order=None, user_errors=result)
-        return UpdateFulfillmentPayload(order=Order.of(result), user_errors=[])
+        return await mutate(
+            info,
+            UpdateFulfillmentPayload,
+            work,
+            lambda order: UpdateFulfillmentPayload(order=Order.of(order)),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
+from oaas.graphql.errors import UserError, mutate
 from oaas.graphql.inputs import order_uuid
 from oaas.graphql.orders import Order
 from oaas.graphql.permissions import allowed
@@ -57,8 +57,8 @@ class RiskProfileInput:
 
 @strawberry.type
 class SetRiskProfilePayload:
-    profile: RiskProfile | None
-    user_errors: list[UserError]
+    profile: RiskProfile | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -69,14 +69,12 @@ class RejectOrderInput:
 
 @strawberry.type
 class ReviewOrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _payload(result: OrderRecord | list[UserError]) -> ReviewOrderPayload:
-    if isinstance(result, list):
-        return ReviewOrderPayload(order=None, user_errors=result)
-    return ReviewOrderPayload(order=Order.of(result), user_errors=[])
+def _review_payload(order: OrderRecord) -> ReviewOrderPayload:
+    return ReviewOrderPayload(order=Order.of(order))
 
 
 @strawberry.type
@@ -96,30 +94,34 @@ class RiskMutation:
         description="Releases an ON_HOLD order and routes it.",
     )
     async def approve_order(self, info: Info, order_id: strawberry.ID) -> ReviewOrderPayload:
-        async def work() -> OrderRecord:
-            return await review.approve_order(
+        return await mutate(
+            info,
+            ReviewOrderPayload,
+            lambda: review.approve_order(
                 info.context.session,
                 info.context.principal,
                 info.context.engines,
                 order_uuid(order_id),
-            )
-
-        return _payload(await run(info, work))
+            ),
+            _review_payload,
+        )
 
     @strawberry.mutation(
         permission_classes=[allowed(Action.RISK_REVIEW)],
         description="Cancels an ON_HOLD order with the reviewer's reason.",
     )
     async def reject_order(self, info: Info, input: RejectOrderInput) -> ReviewOrderPayload:
-        async def work() -> OrderRecord:
-            return await review.reject_order(
+        return await mutate(
+            info,
+            ReviewOrderPayload,
+            lambda: review.reject_order(
                 info.context.session,
                 info.context.principal,
                 order_uuid(input.order_id),
                 input.reason,
-            )
-
-        return _payload(await run(info, work))
+            ),
+            _review_payload,
+        )
 
     @strawberry.mutation(permission_classes=[allowed(Action.RISK_WRITE)])
     async def set_risk_profile(self, info: Info, input: RiskProfileInput) -> SetRiskProfilePayload:
@@ -139,7 +141,9 @@ class RiskMutation:
             )
             return await set_risk_policy(session, principal, merchant, policy)
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return SetRiskProfilePayload(profile=None, user_errors=result)
-        return SetRiskProfilePayload(profile=RiskProfile.of(result), user_errors=[])
+        return await mutate(
+            info,
+            SetRiskProfilePayload,
+            work,
+            lambda policy: SetRiskProfilePayload(profile=RiskProfile.of(policy)),
+        )

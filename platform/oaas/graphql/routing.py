@@ -9,23 +9,21 @@ from uuid import UUID
 
 import strawberry
 
-from oaas.errors import ErrorCode, OaasError
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
+from oaas.graphql.errors import UserError, answer, mutate
 from oaas.graphql.ids import to_global_id
-from oaas.graphql.inputs import answer, as_utc, order_uuid
+from oaas.graphql.inputs import as_utc, order_uuid
 from oaas.graphql.node import Node
 from oaas.graphql.orders import Order
 from oaas.graphql.permissions import allowed
 from oaas.lifecycle import changes, placement
 from oaas.orders.money import from_minor, minor_unit_exponent
-from oaas.orders.records import OrderRecord
 from oaas.policy import Action
 from oaas.routing import fairness, nodes
 from oaas.routing.models import FulfilmentNode as NodeRow
 from oaas.routing.models import InventoryLevel
 from oaas.routing.planning import load_profile
-from oaas.routing.profiles import set_routing_profile
+from oaas.routing.profiles import set_routing_profile_for
 from oaas.routing.validation import NodeInput, ProfileInput, StockInput
 
 
@@ -147,9 +145,9 @@ class FulfillmentNodeInput:
 
 @strawberry.type
 class PutFulfillmentNodePayload:
-    node: FulfillmentNode | None
-    created: bool
-    user_errors: list[UserError]
+    node: FulfillmentNode | None = None
+    created: bool = False
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -167,11 +165,11 @@ class SetStockLevelsInput:
 
 @strawberry.type
 class SetStockLevelsPayload:
-    changed: int
+    changed: int = 0
     orders_woken: int = strawberry.field(
-        description="Orders waiting for stock that will be routed again."
+        default=0, description="Orders waiting for stock that will be routed again."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -216,14 +214,14 @@ class RoutingProfileInput:
 
 @strawberry.type
 class SetRoutingProfilePayload:
-    profile: RoutingProfile | None
-    user_errors: list[UserError]
+    profile: RoutingProfile | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class RerouteOrderPayload:
-    order: Order | None
-    user_errors: list[UserError]
+    order: Order | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -352,10 +350,12 @@ class RoutingMutation:
             levels = await nodes.stock_of(session, operation, [row.id])
             return FulfillmentNode.of(row, levels), created
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return PutFulfillmentNodePayload(node=None, created=False, user_errors=result)
-        return PutFulfillmentNodePayload(node=result[0], created=result[1], user_errors=[])
+        return await mutate(
+            info,
+            PutFulfillmentNodePayload,
+            work,
+            lambda done: PutFulfillmentNodePayload(node=done[0], created=done[1]),
+        )
 
     @strawberry.mutation(
         permission_classes=[allowed(Action.INVENTORY_WRITE)],
@@ -374,10 +374,12 @@ class RoutingMutation:
             rows = [StockInput(node=x.node, sku=x.sku, on_hand=x.on_hand) for x in input.levels]
             return await changes.change_stock(session, principal, operation, rows)
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return SetStockLevelsPayload(changed=0, orders_woken=0, user_errors=result)
-        return SetStockLevelsPayload(changed=result[0], orders_woken=result[1], user_errors=[])
+        return await mutate(
+            info,
+            SetStockLevelsPayload,
+            work,
+            lambda counts: SetStockLevelsPayload(changed=counts[0], orders_woken=counts[1]),
+        )
 
     @strawberry.mutation(permission_classes=[allowed(Action.ROUTING_WRITE)])
     async def set_routing_profile(
@@ -389,14 +391,10 @@ class RoutingMutation:
             operation = await nodes.operation_for(
                 session, principal, input.merchant, Action.ROUTING_WRITE
             )
-            if operation.partner_id is not None:
-                raise OaasError(
-                    ErrorCode.FORBIDDEN, "routing profiles belong to merchants", ("input",)
-                )
-            await set_routing_profile(
+            await set_routing_profile_for(
                 session,
                 principal,
-                operation.merchant,
+                operation,
                 ProfileInput(
                     cost_weight=input.cost_weight,
                     load_weight=input.load_weight,
@@ -411,10 +409,12 @@ class RoutingMutation:
             )
             return await _profile(info, operation.merchant.id)
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return SetRoutingProfilePayload(profile=None, user_errors=result)
-        return SetRoutingProfilePayload(profile=result, user_errors=[])
+        return await mutate(
+            info,
+            SetRoutingProfilePayload,
+            work,
+            lambda profile: SetRoutingProfilePayload(profile=profile),
+        )
 
     @strawberry.mutation(
         permission_classes=[allowed(Action.ROUTING_WRITE)],
@@ -422,15 +422,14 @@ class RoutingMutation:
         "and load (merchant admins). A failure leaves the current route.",
     )
     async def reroute_order(self, info: Info, order_id: strawberry.ID) -> RerouteOrderPayload:
-        async def work() -> OrderRecord:
-            return await placement.reroute_order(
+        return await mutate(
+            info,
+            RerouteOrderPayload,
+            lambda: placement.reroute_order(
                 info.context.session,
                 info.context.principal,
                 info.context.engines,
                 order_uuid(order_id),
-            )
-
-        result = await run(info, work)
-        if isinstance(result, list):
-            return RerouteOrderPayload(order=None, user_errors=result)
-        return RerouteOrderPayload(order=Order.of(result), user_errors=[])
+            ),
+            lambda order: RerouteOrderPayload(order=Order.of(order)),
+        )

@@ -6,9 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from oaas.errors import ErrorCode, NotFound, OaasError
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
+from oaas.graphql.errors import UserError, mutate
 from oaas.graphql.ids import from_global_id, to_global_id
 from oaas.graphql.inputs import as_utc
 from oaas.graphql.loaders import tenant_by_id_loader
@@ -19,7 +18,7 @@ from oaas.policy import Action
 from oaas.sharing import service
 from oaas.sharing.models import OrderAccessGrant as GrantRow
 from oaas.sharing.models import ShareAction, ShareProfile
-from oaas.tenancy.models import Tenant as TenantRow
+from oaas.tenancy.service import own_tenant
 
 ShareProfileType = strawberry.enum(
     ShareProfile,
@@ -72,14 +71,14 @@ class GrantOrderAccessInput:
 
 @strawberry.type
 class GrantOrderAccessPayload:
-    grant: OrderAccessGrant | None
-    user_errors: list[UserError]
+    grant: OrderAccessGrant | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class RevokeOrderAccessPayload:
-    grant: OrderAccessGrant | None
-    user_errors: list[UserError]
+    grant: OrderAccessGrant | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -104,12 +103,8 @@ class SharingMutation:
     ) -> GrantOrderAccessPayload:
         async def work() -> GrantRow:
             session, principal = info.context.session, info.context.principal
-            merchant = await session.get_one(TenantRow, principal.tenant_id)
-            partner = await service.find_partner(session, input.partner)
-            if partner is None:
-                raise NotFound("no such partner", ("input", "partner"))
-            if not input.actions:
-                raise OaasError(ErrorCode.INVALID, "give at least one action", ("input", "actions"))
+            merchant = await own_tenant(session, principal)
+            partner = await service.get_partner(session, input.partner, ("input", "partner"))
             grant, _changed = await service.grant_access(
                 session,
                 principal,
@@ -121,10 +116,12 @@ class SharingMutation:
             )
             return grant
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return GrantOrderAccessPayload(grant=None, user_errors=result)
-        return GrantOrderAccessPayload(grant=OrderAccessGrant.of(result), user_errors=[])
+        return await mutate(
+            info,
+            GrantOrderAccessPayload,
+            work,
+            lambda grant: GrantOrderAccessPayload(grant=OrderAccessGrant.of(grant)),
+        )
 
     @strawberry.mutation(
         permission_classes=[allowed(Action.GRANT_WRITE)],
@@ -135,14 +132,15 @@ class SharingMutation:
     ) -> RevokeOrderAccessPayload:
         async def work() -> GrantRow:
             session, principal = info.context.session, info.context.principal
-            grant_uuid = from_global_id("OrderAccessGrant", grant_id)
-            grant = await service.find_grant(session, principal, grant_uuid) if grant_uuid else None
-            if grant is None:
-                raise NotFound("no such grant", ("grantId",))
+            grant = await service.get_grant(
+                session, principal, from_global_id("OrderAccessGrant", grant_id), ("grantId",)
+            )
             await service.revoke_access(session, principal, grant)
             return grant
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return RevokeOrderAccessPayload(grant=None, user_errors=result)
-        return RevokeOrderAccessPayload(grant=OrderAccessGrant.of(result), user_errors=[])
+        return await mutate(
+            info,
+            RevokeOrderAccessPayload,
+            work,
+            lambda grant: RevokeOrderAccessPayload(grant=OrderAccessGrant.of(grant)),
+        )

@@ -7,8 +7,8 @@ from datetime import datetime
 import strawberry
 
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
-from oaas.graphql.inputs import answer, as_utc
+from oaas.graphql.errors import UserError, answer, mutate
+from oaas.graphql.inputs import as_utc
 from oaas.graphql.permissions import allowed
 from oaas.policy import Action
 from oaas.sla import alerts as sla_alerts
@@ -131,8 +131,8 @@ class SetTenantSlaInput:
 
 @strawberry.type
 class SetTenantSlaPayload:
-    sla: SlaDefinition | None
-    user_errors: list[UserError]
+    sla: SlaDefinition | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 def _fulfilment(report: reports.FulfilmentReport) -> SlaFulfilment:
@@ -277,7 +277,9 @@ class SlaMutation:
         description="Sets a tenant's SLA; fields left out take the platform defaults.",
     )
     async def set_tenant_sla(self, info: Info, input: SetTenantSlaInput) -> SetTenantSlaPayload:
-        result = await run(info, lambda: _set_sla(info, input))
-        if isinstance(result, list):
-            return SetTenantSlaPayload(sla=None, user_errors=result)
-        return SetTenantSlaPayload(sla=result, user_errors=[])
+        return await mutate(
+            info,
+            SetTenantSlaPayload,
+            lambda: _set_sla(info, input),
+            lambda sla: SetTenantSlaPayload(sla=sla),
+        )

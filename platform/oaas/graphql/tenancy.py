@@ -6,9 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from oaas.errors import ErrorCode, OaasError
 from oaas.graphql.context import Info
-from oaas.graphql.errors import UserError, run
+from oaas.graphql.errors import UserError, answer, mutate
 from oaas.graphql.ids import decode_cursor, encode_cursor, to_global_id
 from oaas.graphql.node import Node
 from oaas.graphql.permissions import allowed
@@ -111,8 +110,8 @@ class UpdateTenantInput:
 
 @strawberry.type
 class TenantPayload:
-    tenant: Tenant | None
-    user_errors: list[UserError]
+    tenant: Tenant | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -126,17 +125,17 @@ class CreateApiClientInput:
 
 @strawberry.type
 class ApiClientSecretPayload:
-    api_client: ApiClient | None
+    api_client: ApiClient | None = None
     client_secret: str | None = strawberry.field(
-        description="Shown once, in this answer only; oaas keeps just a hash."
+        default=None, description="Shown once, in this answer only; oaas keeps just a hash."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class DeleteApiClientPayload:
-    deleted_client_id: str | None
-    user_errors: list[UserError]
+    deleted_client_id: str | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 async def _own_or_named_tenant(info: Info, handle: str | None, field: tuple[str, ...]) -> TenantRow:
@@ -150,7 +149,7 @@ class TenancyQuery:
     @strawberry.field(permission_classes=[allowed(Action.VIEWER_READ)])
     async def viewer(self, info: Info) -> Viewer:
         principal = info.context.principal
-        tenant = await info.context.session.get_one(TenantRow, principal.tenant_id)
+        tenant = await service.own_tenant(info.context.session, principal)
         return Viewer(
             tenant=Tenant.of(tenant),
             client_id=principal.client_id,
@@ -193,27 +192,18 @@ class TenancyQuery:
         description="API clients of a tenant: the caller's own unless a platform admin names another.",
     )
     async def api_clients(self, info: Info, tenant: str | None = None) -> list[ApiClient] | None:
-        try:
-            row = await _own_or_named_tenant(info, tenant, ("tenant",))
-        except OaasError:
-            return []
+        row = await answer(_own_or_named_tenant(info, tenant, ("tenant",)))
         clients = await service.list_clients(info.context.session, info.context.principal, row)
         return [ApiClient.of(c, row) for c in clients]
 
 
-def _tenant_payload(result: TenantRow | list[UserError]) -> TenantPayload:
-    if isinstance(result, list):
-        return TenantPayload(tenant=None, user_errors=result)
-    return TenantPayload(tenant=Tenant.of(result), user_errors=[])
+def _tenant_payload(tenant: TenantRow) -> TenantPayload:
+    return TenantPayload(tenant=Tenant.of(tenant))
 
 
-def _secret_payload(result: service.IssuedSecret | list[UserError]) -> ApiClientSecretPayload:
-    if isinstance(result, list):
-        return ApiClientSecretPayload(api_client=None, client_secret=None, user_errors=result)
+def _secret_payload(issued: service.IssuedSecret) -> ApiClientSecretPayload:
     return ApiClientSecretPayload(
-        api_client=ApiClient.of(result.client, result.tenant),
-        client_secret=result.secret,
-        user_errors=[],
+        api_client=ApiClient.of(issued.client, issued.tenant), client_secret=issued.secret
     )
 
 
@@ -221,16 +211,18 @@ def _secret_payload(result: service.IssuedSecret | list[UserError]) -> ApiClient
 class TenancyMutation:
     @strawberry.mutation(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def create_tenant(self, info: Info, input: CreateTenantInput) -> TenantPayload:
-        async def work() -> TenantRow:
-            return await service.create_tenant(
+        return await mutate(
+            info,
+            TenantPayload,
+            lambda: service.create_tenant(
                 info.context.session,
                 info.context.principal,
                 handle=input.handle,
                 name=input.name,
                 kind=TenantKind(input.kind),
-            )
-
-        return _tenant_payload(await run(info, work))
+            ),
+            _tenant_payload,
+        )
 
     @strawberry.mutation(permission_classes=[allowed(Action.TENANT_ADMIN)])
     async def update_tenant(self, info: Info, input: UpdateTenantInput) -> TenantPayload:
@@ -246,7 +238,7 @@ class TenancyMutation:
             )
             return tenant
 
-        return _tenant_payload(await run(info, work))
+        return await mutate(info, TenantPayload, work, _tenant_payload)
 
     @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def create_api_client(
@@ -262,7 +254,7 @@ class TenancyMutation:
                 roles=input.roles,
             )
 
-        return _secret_payload(await run(info, work))
+        return await mutate(info, ApiClientSecretPayload, work, _secret_payload)
 
     @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def rotate_api_client_secret(self, info: Info, client_id: str) -> ApiClientSecretPayload:
@@ -271,19 +263,19 @@ class TenancyMutation:
             client, tenant = await service.get_client(session, principal, client_id, ("clientId",))
             return await service.rotate_client_secret(session, principal, client, tenant)
 
-        return _secret_payload(await run(info, work))
+        return await mutate(info, ApiClientSecretPayload, work, _secret_payload)
 
     @strawberry.mutation(permission_classes=[allowed(Action.CLIENT_ADMIN)])
     async def delete_api_client(self, info: Info, client_id: str) -> DeleteApiClientPayload:
         async def work() -> str:
             session, principal = info.context.session, info.context.principal
             client, _tenant = await service.get_client(session, principal, client_id, ("clientId",))
-            if client.client_id == principal.client_id:
-                raise OaasError(ErrorCode.INVALID, "a client cannot delete itself", ("clientId",))
-            await service.delete_client(session, principal, client)
+            await service.delete_client(session, principal, client, ("clientId",))
             return client_id
 
-        result = await run(info, work)
-        if isinstance(result, list):
-            return DeleteApiClientPayload(deleted_client_id=None, user_errors=result)
-        return DeleteApiClientPayload(deleted_client_id=result, user_errors=[])
+        return await mutate(
+            info,
+            DeleteApiClientPayload,
+            work,
+            lambda deleted: DeleteApiClientPayload(deleted_client_id=deleted),
+        )

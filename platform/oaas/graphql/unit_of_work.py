@@ -3,7 +3,7 @@
 Queries run on a read transaction that is rolled back; mutations on a write
 transaction that is committed after every mutation field has run, unless an
 error nulled the whole answer, when it is rolled back. Each mutation
-field runs inside its own savepoint (see `mutations.run`), so a field that
+field runs inside its own savepoint (see `errors.mutate`), so a field that
 answers with userErrors leaves nothing behind while the others still commit.
 """
 

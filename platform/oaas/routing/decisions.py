@@ -10,12 +10,14 @@ reserve the same unit: the loser's UPDATE touches no row and it raises
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,6 +162,24 @@ async def latest_decision(
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def decisions_of(
+    session: AsyncSession, keys: Sequence[tuple[UUID, UUID]]
+) -> dict[tuple[UUID, UUID], list[RoutingDecisionRow]]:
+    """Every decision of these orders ((merchant, order) keys), oldest first; an order
+    without one is not in the answer."""
+    found: dict[tuple[UUID, UUID], list[RoutingDecisionRow]] = defaultdict(list)
+    if not keys:
+        return found
+    rows = await session.execute(
+        select(RoutingDecisionRow)
+        .where(tuple_(decisions.c.tenant_id, decisions.c.order_id).in_(list(keys)))
+        .order_by(decisions.c.sequence)
+    )
+    for row in rows.scalars():
+        found[(row.tenant_id, row.order_id)].append(row)
+    return found
 
 
 async def _release_capacity(

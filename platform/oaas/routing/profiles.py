@@ -9,6 +9,7 @@ from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, OaasError
 from oaas.policy import Action, Principal, TenantKind, require
 from oaas.routing.models import RoutingProfileRow
+from oaas.routing.nodes import Operation
 from oaas.routing.validation import ProfileInput, validate_profile
 from oaas.tenancy.models import Tenant
 
@@ -43,3 +44,13 @@ async def set_routing_profile(
         detail={"version": row.version, **values},
     )
     return row
+
+
+async def set_routing_profile_for(
+    session: AsyncSession, principal: Principal, operation: Operation, profile: ProfileInput
+) -> RoutingProfileRow:
+    """Stores the profile of the merchant whose nodes `operation` works on. A partner
+    operates some of a merchant's nodes but never sets how the merchant routes."""
+    if operation.partner_id is not None:
+        raise OaasError(ErrorCode.FORBIDDEN, "routing profiles belong to merchants", ("input",))
+    return await set_routing_profile(session, principal, operation.merchant, profile)

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
-from oaas.errors import ErrorCode, OaasError
+from oaas.errors import ErrorCode, NotFound, OaasError
 from oaas.policy import Action, Principal, TenantKind, is_allowed, require
 from oaas.sharing.models import OrderAccessGrant, ShareAction, ShareProfile
 from oaas.tenancy.models import Tenant
@@ -52,6 +52,14 @@ async def find_partner(session: AsyncSession, handle: str) -> Tenant | None:
     return tenant if tenant is not None and tenant.kind == TenantKind.PARTNER else None
 
 
+async def get_partner(session: AsyncSession, handle: str, field: Sequence[str]) -> Tenant:
+    """The partner tenant with this handle, or NOT_FOUND (as `find_partner` answers)."""
+    partner = await find_partner(session, handle)
+    if partner is None:
+        raise NotFound("no such partner", field)
+    return partner
+
+
 def _check_parties(merchant: Tenant, partner: Tenant, field: Sequence[str]) -> None:
     if merchant.kind != TenantKind.MERCHANT:
         raise OaasError(ErrorCode.INVALID, f"{merchant.handle} is not a merchant", field)
@@ -77,6 +85,8 @@ async def grant_access(
     was shared, and when, stays readable. Answers the grant and whether it changed.
     """
     require(principal, Action.GRANT_WRITE, merchant.id)
+    if not actions:
+        raise OaasError(ErrorCode.INVALID, "give at least one action", ("input", "actions"))
     _check_parties(merchant, partner, field)
     wanted = sorted({ShareAction(a).value for a in actions})
     if ShareAction.READ.value not in wanted:
@@ -151,6 +161,16 @@ async def find_grant(
     ).scalar_one_or_none()
     if grant is None or not is_allowed(principal, Action.GRANT_WRITE, grant.tenant_id):
         return None
+    return grant
+
+
+async def get_grant(
+    session: AsyncSession, principal: Principal, grant_id: UUID | None, field: Sequence[str]
+) -> OrderAccessGrant:
+    """A grant the caller may manage, or NOT_FOUND (no id: an id that named no grant)."""
+    grant = await find_grant(session, principal, grant_id) if grant_id is not None else None
+    if grant is None:
+        raise NotFound("no such grant", field)
     return grant
 
 

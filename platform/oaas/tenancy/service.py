@@ -45,6 +45,19 @@ async def find_tenant(session: AsyncSession, handle: str) -> Tenant | None:
     return result.scalar_one_or_none()
 
 
+async def tenants_by_id(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, Tenant]:
+    """These tenants by id (an id that names none is not in the answer)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Tenant).where(col(Tenant.id).in_(list(ids))))
+    return {tenant.id: tenant for tenant in rows.scalars()}
+
+
+async def own_tenant(session: AsyncSession, principal: Principal) -> Tenant:
+    """The caller's tenant (the bearer check found it active)."""
+    return await session.get_one(Tenant, principal.tenant_id)
+
+
 async def get_tenant(
     session: AsyncSession,
     principal: Principal,
@@ -57,7 +70,7 @@ async def get_tenant(
     handle is given); any other does not exist for it, answered as a made-up handle
     is, word for word (so the message does not repeat the handle)."""
     if handle is None:
-        return await session.get_one(Tenant, principal.tenant_id)
+        return await own_tenant(session, principal)
     tenant = await find_tenant(session, handle)
     if tenant is None or not is_allowed(principal, action, tenant.id):
         raise NotFound("no such tenant", field)
@@ -345,8 +358,13 @@ async def rotate_client_secret(
     return IssuedSecret(client=client, tenant=tenant, secret=secret)
 
 
-async def delete_client(session: AsyncSession, principal: Principal, client: ApiClient) -> None:
+async def delete_client(
+    session: AsyncSession, principal: Principal, client: ApiClient, field: Field = ("clientId",)
+) -> None:
     require(principal, Action.CLIENT_ADMIN, client.tenant_id)
+    if client.tenant_id == principal.tenant_id and client.client_id == principal.client_id:
+        # The caller would cut off its own access in the middle of its request.
+        raise OaasError(ErrorCode.INVALID, "a client cannot delete itself", field)
     await session.delete(client)
     await session.flush()
     await audit.record(

@@ -40,14 +40,14 @@ pytest: install
 
 test: lint typecheck imports pytest
 
-# The schemathesis fuzzing of tests/fuzz, long: `make test` runs it with a few
+# The schemathesis fuzzing of tests/http/test_schemathesis.py, long: `make test` runs it with a few
 # examples per operation. OAAS_FUZZ_EXAMPLES=N make fuzz to choose.
 OAAS_FUZZ_EXAMPLES ?= 500
 fuzz: install
-	OAAS_FUZZ_EXAMPLES=$(OAAS_FUZZ_EXAMPLES) $(RUN) pytest tests/fuzz --timeout=0 -p no:logging
+	OAAS_FUZZ_EXAMPLES=$(OAAS_FUZZ_EXAMPLES) $(RUN) pytest tests/http/test_schemathesis.py --timeout=0 -p no:logging
 
 schema: install
-	OAAS_UPDATE_SCHEMA=1 $(RUN) pytest -q tests/contract
+	OAAS_UPDATE_SCHEMA=1 $(RUN) pytest -q tests/graphql/test_schema.py
 
 # The benchmarks (ops/bench/README.md), about 15 minutes: SQLite, and PostgreSQL
 # at OAAS_BENCH_POSTGRES_URL (the local server by default; empty: SQLite only).

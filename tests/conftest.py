@@ -109,7 +109,7 @@ async def _seed(url: str, *, demo: bool) -> None:
             async with database.session(write=True, scope=SYSTEM_SCOPE) as session:
                 await apply_manifest(session, system_principal("tests"), manifest)
                 # Tests fire bursts no real client would: the demo tenants get a bucket
-                # that never runs dry (tests/limits puts tenants on small plans itself).
+                # that never runs dry (tests/quotas puts tenants on small plans itself).
                 await put_plan(session, system_principal("tests"), TEST_PLAN)
                 await session.execute(
                     text("UPDATE tenants SET plan = :plan"), {"plan": TEST_PLAN.name}

@@ -49,7 +49,7 @@ LINE_1 = ("input", "lines", "1")
 BAD_VALUES: list[tuple[str, Change, tuple[str, ...]]] = [
     ("no-lines", _lines(0), ("input", "lines")),
     # 251 lines never reach validation: the gateway refuses input lists over 250
-    # (QUERY_REJECTED, tests/limits).
+    # (QUERY_REJECTED, tests/graphql).
     ("sku-empty", _set("lines", 1, "sku", value=""), (*LINE_1, "sku")),
     ("sku-65", _set("lines", 1, "sku", value="S" * 65), (*LINE_1, "sku")),
     ("sku-tab", _set("lines", 1, "sku", value="A\tB"), (*LINE_1, "sku")),

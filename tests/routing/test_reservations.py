@@ -37,7 +37,7 @@ async def race(api: Api, count: int, quantity: int) -> list[dict[str, Any]]:
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """Races of ten orders on a busy machine (the suite runs in parallel): routing
-    must not be deferred by its time limit, which tests/intake exercises."""
+    must not be deferred by its time limit, which tests/lifecycle exercises."""
     return settings.model_copy(update={"routing_timeout_ms": 30_000, "risk_timeout_ms": 30_000})
 
 

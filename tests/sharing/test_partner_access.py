@@ -189,7 +189,7 @@ async def test_grant_validation(api: Api) -> None:
 
     base = {"partner": "swiftship", "profile": "FULL", "actions": ["READ"]}
     assert (await errors("acme-backend", **{**base, "partner": "nobody"}))[0]["code"] == "NOT_FOUND"
-    # Another merchant is no partner, answered as an unknown handle (tests/isolation).
+    # Another merchant is no partner, answered as an unknown handle (tests/tenancy/test_handle_probing.py).
     assert (await errors("acme-backend", **{**base, "partner": "globex"}))[0]["code"] == "NOT_FOUND"
     assert (await errors("acme-backend", **{**base, "actions": ["UPDATE_FULFILLMENT"]}))[0][
         "code"

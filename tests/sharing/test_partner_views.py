@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from tests.conftest import Api
-from tests.intake.test_holds import hold_at
+from tests.lifecycle.test_holds import hold_at
 from tests.routing.documents import create, put_node, set_stock
 from tests.sharing.test_partner_access import GRANT
 

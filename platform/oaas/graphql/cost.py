@@ -44,7 +44,7 @@ DEFAULT_PAGE = 20
 # answers stay within. An answer can hold more (an order may have 250 lines):
 # the actual cost counts every item and the difference is charged to the
 # tenant's bucket after the query, so no list is ever free. Every object list
-# of the schema is named here (tests/limits/test_cost_bounds.py checks it).
+# of the schema is named here (tests/graphql/test_cost_bounds.py checks it).
 LIST_SIZES: Mapping[str, int] = {
     "Query.apiClients": 10,
     "Query.orderAccessGrants": 10,

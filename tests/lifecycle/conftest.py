@@ -252,7 +252,7 @@ async def drain(
 ) -> None:
     """Runs worker passes (one per gateway, concurrently) until at most `until` jobs remain.
 
-    Deferred jobs come due after a backoff of a second or two (tests/intake/test_queue.py
+    Deferred jobs come due after a backoff of a second or two (tests/lifecycle/test_queue.py
     checks it): after an idle pass they are made due at once. Leases are left alone.
     """
     database = gateways[0].components.database

@@ -34,7 +34,7 @@ def _contract_path() -> Path:
 def test_the_kept_copy_matches_the_shared_contract() -> None:
     if CONTRACT.is_file():
         assert COPY.read_text() == CONTRACT.read_text(), (
-            "tests/contract/contract.graphql differs from ../shared/docs/contract.graphql: copy it"
+            "tests/graphql/contract.graphql differs from ../shared/docs/contract.graphql: copy it"
         )
 
 
@@ -94,9 +94,9 @@ def test_schema_snapshot_is_current() -> None:
     if os.environ.get("OAAS_UPDATE_SCHEMA"):
         SNAPSHOT.write_text(sdl)
     assert SNAPSHOT.is_file(), (
-        "run OAAS_UPDATE_SCHEMA=1 pytest tests/contract to write schema.graphql"
+        "run OAAS_UPDATE_SCHEMA=1 pytest tests/graphql/test_schema.py to write schema.graphql"
     )
     assert SNAPSHOT.read_text() == sdl, (
         "schema.graphql differs from the schema the code builds: "
-        "review the change, then run OAAS_UPDATE_SCHEMA=1 pytest tests/contract"
+        "review the change, then run OAAS_UPDATE_SCHEMA=1 pytest tests/graphql/test_schema.py"
     )

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from oaas.db import SYSTEM_SCOPE
 from oaas.lifecycle import queue
 from oaas.settings import Settings
-from tests.intake.conftest import (
+from tests.lifecycle.conftest import (
     CountingRouter,
     FailingAssessor,
     FailingRouter,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.db import SYSTEM_SCOPE, Database, utcnow
 from oaas.lifecycle import queue
 from oaas.settings import Settings
-from tests.intake.conftest import (
+from tests.lifecycle.conftest import (
     customer_order,
     gateway,
     order_uuid,

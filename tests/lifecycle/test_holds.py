@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.intake.conftest import (
+from tests.lifecycle.conftest import (
     SKU,
     customer_order,
     stock_of,

@@ -20,7 +20,7 @@ from sqlmodel import col
 from oaas.db import PreparedQuery, entity_table, run_insert
 from oaas.db.types import new_id, utcnow
 from oaas.db.upsert import upsert_in
-from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, NotFound, OaasError, Problems
 from oaas.orders.events import EventType, append_event
 from oaas.orders.models import OrderNumberCounter, OrderStatus
 from oaas.orders.money import from_minor, minor_unit_exponent, to_minor
@@ -378,47 +378,30 @@ async def cancel_order(
 def _check_cancel_lines(
     cancel_lines: Sequence[CancelLine], by_sku: dict[str, LineRecord]
 ) -> dict[str, int]:
-    errors: list[OaasError] = []
-    wanted: dict[str, int] = {}
     if not cancel_lines:
         raise OaasError(
             ErrorCode.INVALID,
             "give at least one line, or none to cancel the whole order",
             ("input", "lines"),
         )
+    problems = Problems("input", "lines")
+    wanted: dict[str, int] = {}
     for index, item in enumerate(cancel_lines):
-        path = ("input", "lines", str(index))
         line = by_sku.get(item.sku)
         if line is None:
-            errors.append(
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"the order has no line with sku {quote(item.sku)}",
-                    (*path, "sku"),
-                )
-            )
+            problems.add((index, "sku"), f"the order has no line with sku {quote(item.sku)}")
         elif item.sku in wanted:
-            errors.append(
-                OaasError(
-                    ErrorCode.INVALID, f"sku {quote(item.sku)} is listed twice", (*path, "sku")
-                )
-            )
+            problems.add((index, "sku"), f"sku {quote(item.sku)} is listed twice")
         elif item.quantity < 1:
-            errors.append(
-                OaasError(ErrorCode.INVALID, "quantity must be at least 1", (*path, "quantity"))
-            )
+            problems.add((index, "quantity"), "quantity must be at least 1")
         elif item.quantity > line.remaining:
-            errors.append(
-                OaasError(
-                    ErrorCode.INVALID,
-                    f"cannot cancel {item.quantity} of {quote(item.sku)}: {line.remaining} remain",
-                    (*path, "quantity"),
-                )
+            problems.add(
+                (index, "quantity"),
+                f"cannot cancel {item.quantity} of {quote(item.sku)}: {line.remaining} remain",
             )
         else:
             wanted[item.sku] = item.quantity
-    if errors:
-        raise ValidationFailed(errors)
+    problems.raise_if_any()
     return wanted
 
 

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from oaas.audit import log as audit
 from oaas.db.types import utcnow
-from oaas.errors import ErrorCode, NotFound, OaasError, ValidationFailed
+from oaas.errors import ErrorCode, NotFound, OaasError, Problems
 from oaas.policy import Action, Principal, TenantKind, default_policy, is_allowed, require
 from oaas.tenancy.models import ApiClient, Tenant, TenantStatus
 from oaas.tenancy.secrets import MIN_SECRET_LENGTH, generate_secret, hash_secret
@@ -87,16 +87,12 @@ async def list_tenants(
     return list((await session.execute(query)).scalars())
 
 
-def _check_tenant_fields(
-    handle: str | None, name: str | None, field_prefix: Field
-) -> list[OaasError]:
-    problems: list[OaasError] = []
+def _check_tenant_fields(handle: str | None, name: str | None, field_prefix: Field) -> Problems:
+    problems = Problems(*field_prefix)
     if handle is not None and (problem := handle_problem(handle)):
-        problems.append(
-            OaasError(ErrorCode.INVALID, f"handle {problem}", (*field_prefix, "handle"))
-        )
+        problems.add(("handle",), f"handle {problem}")
     if name is not None and (problem := name_problem(name)):
-        problems.append(OaasError(ErrorCode.INVALID, f"name {problem}", (*field_prefix, "name")))
+        problems.add(("name",), f"name {problem}")
     return problems
 
 
@@ -112,9 +108,7 @@ async def create_tenant(
     field_prefix: Field = ("input",),
 ) -> Tenant:
     require(principal, Action.TENANT_ADMIN, _ANY)
-    problems = _check_tenant_fields(handle, name, field_prefix)
-    if problems:
-        raise ValidationFailed(problems)
+    _check_tenant_fields(handle, name, field_prefix).raise_if_any()
     if await find_tenant(session, handle) is not None:
         raise OaasError(ErrorCode.TAKEN, f"handle {handle!r} is taken", (*field_prefix, "handle"))
     tenant = Tenant(handle=handle, name=name, kind=kind, status=status, plan=plan or "standard")
@@ -144,9 +138,7 @@ async def update_tenant(
 ) -> bool:
     """Applies the changes; answers whether anything changed."""
     require(principal, Action.TENANT_ADMIN, tenant.id)
-    problems = _check_tenant_fields(None, name, field_prefix)
-    if problems:
-        raise ValidationFailed(problems)
+    _check_tenant_fields(None, name, field_prefix).raise_if_any()
     changed = False
     before = {"name": tenant.name, "status": str(tenant.status), "plan": tenant.plan}
     if name is not None and name != tenant.name:
@@ -215,18 +207,15 @@ def check_roles(
     known = policy.roles_for_kind(tenant.kind)
     if not roles:
         raise OaasError(ErrorCode.INVALID, "give at least one role", field)
-    problems = [
-        OaasError(
-            ErrorCode.INVALID,
-            f"{quote(role)} is not a role of a {tenant.kind} tenant "
-            f"(one of {', '.join(sorted(known))})",
-            (*field, str(index)),
-        )
-        for index, role in enumerate(roles)
-        if role not in known
-    ]
-    if problems:
-        raise ValidationFailed(problems)
+    problems = Problems(*field)
+    for index, role in enumerate(roles):
+        if role not in known:
+            problems.add(
+                (index,),
+                f"{quote(role)} is not a role of a {tenant.kind} tenant "
+                f"(one of {', '.join(sorted(known))})",
+            )
+    problems.raise_if_any()
     unique = sorted(set(roles))
     if beyond := _scopes_beyond_caller(principal, unique):
         raise OaasError(

@@ -233,7 +233,7 @@ def signing_key_file(_session_key_file: Path, tmp_path: Path) -> Path:
     """A test's own key file, holding a key made once per run (an RSA key costs
     tens of milliseconds to make; rotation tests write their own files)."""
     path = tmp_path / "keys.json"
-    shutil.copyfile(_session_key_file, path)
+    shutil.copy(_session_key_file, path)  # with its mode, 0600
     return path
 
 

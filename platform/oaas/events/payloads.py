@@ -15,7 +15,6 @@ from sqlalchemy import event, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from oaas.db.scoping import ScopedSession
-from oaas.events.sequencer import wake
 from oaas.orders.money import currency_exponent, from_minor
 from oaas.orders.records import LineRecord, OrderRecord
 from oaas.orders.repository import lines, order_record, orders
@@ -142,11 +141,11 @@ def _fill(session: Session) -> None:
 def _committed(session: Session) -> None:
     if session.info.pop(WRITTEN, False):
         session.info[COMMITTED] = True
-        wake()
 
 
 def install() -> None:
-    """Hooks every session: the payloads before each commit, the sequencer after it."""
+    """Hooks every session: the payloads before each commit, and after it a mark that
+    the transaction wrote events (the GraphQL unit of work numbers them then)."""
     if not event.contains(ScopedSession, "before_commit", _fill):
         event.listen(ScopedSession, "before_commit", _fill)
         event.listen(ScopedSession, "after_commit", _committed)

@@ -17,6 +17,8 @@ from oaas.telemetry import get_logger
 
 log = get_logger("oaas.events")
 POLL_SECONDS = 1.0
+
+
 async def sequence(database: Database) -> int:
     """Numbers every committed event without a position; answers how many."""
     total = 0

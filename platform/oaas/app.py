@@ -16,6 +16,8 @@ from oaas.auth.keys import KeyStore
 from oaas.auth.server import TokenIssuer
 from oaas.auth.tokens import TokenVerifier
 from oaas.db import SYSTEM_SCOPE, Database
+from oaas.events.relay import relay_forever
+from oaas.events.sequencer import sequence_forever
 from oaas.graphql.schema import build_schema
 from oaas.http import Components, build_http_app
 from oaas.lifecycle.engines import Assessor, Engines, Router
@@ -105,7 +107,14 @@ def create_app(
             asyncio.create_task(
                 work_forever(components.database, components.engines, components.settings)
             ),
+            asyncio.create_task(sequence_forever(components.database)),
         ]
+        if components.settings.nats_url is not None:
+            tasks.append(
+                asyncio.create_task(
+                    relay_forever(components.database, components.settings.nats_url)
+                )
+            )
         if components.tracing is not None:
             tasks.append(
                 asyncio.create_task(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -23,14 +24,24 @@ from oaas.db.migrate import migration_state, upgrade
 from oaas.db.roles import LoginError, application_logins, login_problems, provision_logins
 from oaas.db.types import SUPPORTED_INSTANTS, supported_instant
 from oaas.errors import OaasError
+from oaas.events.feed import Audience, FeedEvent, envelope, events_after
+from oaas.events.sequencer import sequence
 from oaas.manifests.apply import apply_manifest
 from oaas.manifests.manifest import ManifestError, load_manifests
 from oaas.manifests.stock_csv import ImportResult, StockFileError, import_stock, read_stock_csv
-from oaas.policy import Policy, PolicyError, SharePolicy, ShareProfile, system_principal
+from oaas.policy import (
+    Policy,
+    PolicyError,
+    SharePolicy,
+    ShareProfile,
+    TenantKind,
+    system_principal,
+)
 from oaas.policy.enforcer import policies_dir
 from oaas.settings import Settings
 from oaas.sla.reports import SlaReport, sla_report
 from oaas.sla.table import report_table
+from oaas.tenancy.service import find_tenant
 from oaas.text import quote
 
 app = typer.Typer(
@@ -46,14 +57,18 @@ keys_app = typer.Typer(help="Access token signing keys.", no_args_is_help=True)
 policies_app = typer.Typer(help="The Casbin policy files.", no_args_is_help=True)
 sla_app = typer.Typer(help="Service level agreements.", no_args_is_help=True)
 inventory_app = typer.Typer(help="Stock at fulfilment nodes.", no_args_is_help=True)
+events_app = typer.Typer(help="The event outbox.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policies_app, name="policies")
 app.add_typer(sla_app, name="sla")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(events_app, name="events")
 
 T = TypeVar("T")
+# How often `oaas events tail` asks for new events.
+TAIL_POLL_SECONDS = 1.0
 
 
 class _Abort(Exception):
@@ -516,3 +531,58 @@ def main() -> None:
             message = f"{message} (see `{ctx.command_path} --help`)"
         print(message, file=sys.stderr)
         sys.exit(2)
+
+
+def _event_line(event: FeedEvent) -> str:
+    order = f" order {event.order_id} #{event.order_sequence}" if event.order_id else ""
+    message = f": {event.message}" if event.message else ""
+    return (
+        f"{event.position} {event.at.isoformat()} {event.tenant_handle} {event.type}"
+        f"{order} by {event.actor}{message}"
+    )
+
+
+async def _tail(settings: Settings, tenant: str, after: int, follow: bool, as_json: bool) -> None:
+    database = Database.for_application(settings)
+    try:
+        await _reach(database)
+        async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+            found = await find_tenant(session, tenant)
+            if found is None:
+                fail(f"--tenant: no tenant {tenant!r}")
+            audience = Audience(
+                tenant_id=found.id, handle=found.handle, kind=TenantKind(found.kind)
+            )
+        while True:
+            # Numbers what no server has numbered yet (none may be running).
+            await sequence(database)
+            async with database.session(write=False, scope=SYSTEM_SCOPE) as session:
+                page = await events_after(session, audience, after=after)
+            for event in page.events:
+                line = json.dumps(envelope(event)) if as_json else _event_line(event)
+                typer.echo(line)
+            after = page.end
+            if not page.more:
+                if not follow:
+                    return
+                await asyncio.sleep(TAIL_POLL_SECONDS)
+    finally:
+        await database.dispose()
+
+
+@events_app.command("tail")
+def events_tail(
+    tenant: Annotated[str, typer.Option(help="The tenant whose events to print, as it sees them.")],
+    after: Annotated[int, typer.Option(help="Start after this position (0: the first).")] = 0,
+    follow: Annotated[
+        bool, typer.Option("--follow/--no-follow", help="Keep printing new events as they come.")
+    ] = True,
+    format: Annotated[
+        str, typer.Option("--format", help="text or json (one object a line).")
+    ] = "text",
+) -> None:
+    """Prints a tenant's events, then each new one as it happens (every second)."""
+    if format not in ("text", "json"):
+        fail("--format: text or json")
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(_tail(_settings(), tenant, after, follow, format == "json"))

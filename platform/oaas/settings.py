@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # host; unset: in process memory.
     redis_url: str | None = None
     redis_prefix: str = "oaas:bucket:"
+    # NATS with JetStream: every event of the outbox is also published there
+    # (oaas.events.relay); unset: nothing is published.
+    nats_url: str | None = None
     # The token endpoint (oaas.auth.throttle, oaas.auth.credentials): failed client
     # authentications allowed per client id and per source address (IPv6: per /64)
     # in a moving window, then HTTP 429 before any hash; secret hashes computed at

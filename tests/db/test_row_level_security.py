@@ -33,12 +33,14 @@ from tests.routing.documents import put_node, set_stock
 
 RLS = importlib.import_module("oaas.db.migrations.versions.0004_row_level_security")
 ROUTING = importlib.import_module("oaas.db.migrations.versions.0007_routing_risk")
+OUTBOX = importlib.import_module("oaas.db.migrations.versions.0013_event_outbox")
 TABLES: tuple[str, ...] = (
     *RLS.TENANT_OWNED,
     "order_access_grants",
     "sli_minutes",
     "tenant_slas",
     *ROUTING.POLICIES,
+    *OUTBOX.POLICIES,
 )
 
 

@@ -77,11 +77,15 @@ async def test_a_page_of_100_orders_takes_a_constant_number_of_statements(
 
 
 # createOrder for a merchant without nodes: the client; the idempotency claim (an
-# upsert); the order, its lines and its CREATED event; the risk policy, the velocity
-# counts, the address count, the value and quantity histories and the stored
-# assessment; whether the merchant has nodes; last, the number counter (an upsert)
-# and the order's number. Nothing is read back.
-STATEMENTS_PER_CREATE = 14
+# upsert); the order, its lines, its CREATED event and the event's outbox row; the
+# risk policy, the velocity counts, the address count, the value and quantity
+# histories and the stored assessment; whether the merchant has nodes; the number
+# counter (an upsert) and the order's number; last, just before the commit, the
+# outbox payload (the order and its lines as committed, and the update). Nothing
+# else is read back.
+STATEMENTS_PER_CREATE = 18
+# After the commit, in a transaction of its own: the sequencer numbers the event.
+SEQUENCER_STATEMENTS = ("SELECT EVENT_OUTBOX.SEQ", "SELECT COALESCE(MAX(EVENT_OUTBOX.POSITION)")
 
 
 SMALL_CREATE = """
@@ -101,10 +105,20 @@ async def test_create_order_reads_nothing_back(api: Api, statement_log: Statemen
         SMALL_CREATE, {"input": order_input(), "key": "count-1"}, as_client="acme-shop"
     )
     assert data["createOrder"]["userErrors"] == []  # type: ignore[index]
-    statements = statement_log.data_statements()
+    logged = [" ".join(s.split()).upper() for s in statement_log.data_statements()]
+    filled = next(
+        i for i, s in enumerate(logged) if s.startswith("UPDATE EVENT_OUTBOX SET PAYLOAD")
+    )
+    statements, after_commit = logged[: filled + 1], logged[filled + 1 :]
     assert len(statements) == STATEMENTS_PER_CREATE, "\n".join(s[:90] for s in statements)
-    # The counter row, which every create of the merchant locks until commit, comes last.
-    counter, numbering = (" ".join(s.split()).upper() for s in statements[-2:])
+    if after_commit and after_commit[0].startswith("SELECT PG_ADVISORY_XACT_LOCK"):
+        after_commit = after_commit[1:]  # PostgreSQL: sequencers take turns
+    assert [s[: len(p)] for s, p in zip(after_commit, SEQUENCER_STATEMENTS, strict=False)] == list(
+        SEQUENCER_STATEMENTS
+    )
+    # The counter row, which every create of the merchant locks until commit, comes
+    # last but for the outbox payload.
+    counter, numbering = statements[-5:-3]
     assert counter.startswith("INSERT INTO ORDER_NUMBER_COUNTERS"), counter
     assert numbering.startswith("UPDATE ORDERS SET NUMBER"), numbering
 
@@ -121,7 +135,8 @@ async def test_one_transaction_per_request_but_a_write_on_sqlite(
     api: Api,
 ) -> None:
     """The bearer check's client lookup runs in the operation's own transaction, but
-    for a write on SQLite (its writes go to a separate writer engine)."""
+    for a write on SQLite (its writes go to a separate writer engine); after a write
+    that made events, the sequencer numbers them in a transaction of its own."""
     app: Any = api.http._transport.app  # type: ignore[attr-defined]
     database = app.state.components.database
     begun: list[object] = []
@@ -146,7 +161,7 @@ async def test_one_transaction_per_request_but_a_write_on_sqlite(
         for engine in engines:
             event.remove(engine.sync_engine, "begin", record)
     assert reads == 1
-    assert writes == (1 if database.reads_and_writes_share_an_engine else 2)
+    assert writes == (1 if database.reads_and_writes_share_an_engine else 2) + 1
 
 
 @pytest.mark.parametrize(("client", "scopes_set"), [("acme-reports", 1), ("ops-admin", 2)])

@@ -155,6 +155,9 @@ Query.order                     shared            .     .     .     .     ok    
 Query.orders                    own               .     ok    ok    ok    .     .     .     .     .     .     .
 Query.orders                    other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
 Query.orders                    shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
+Query.events                    own               .     ok    ok    ok    .     .     .     .     .     .     .
+Query.events                    other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
+Query.events                    shared            .     .     .     .     ok    NF    ok    ok    ok    NF    NF
 Query.orderAccessGrants         own               .     ok    ok    ok    ok    .     ok    ok    ok    ok    ok
 Query.orderAccessGrants         other             ok    NF    NF    NF    NF    NF    NF    NF    NF    NF    NF
 Query.tenants                   other             ok    F     F     F     F     F     F     F     F     F     F

@@ -128,6 +128,7 @@ VIEWER = "{ viewer { clientId roles tenant { handle } } }"
 ORDER = "query ($id: ID!) { order(id: $id) { id } }"
 ORDERS = "{ orders(first: 50) { edges { node { id } } } }"
 GRANTS = "{ orderAccessGrants { id } }"
+FEED_EVENTS = "{ events(first: 100) { edges { node { orderId } } } }"
 TENANTS = "{ tenants(first: 50) { edges { node { handle name kind status } } } }"
 TENANT = "query ($handle: String!) { tenant(handle: $handle) { handle name kind status } }"
 API_CLIENTS = (
@@ -521,6 +522,16 @@ async def q_orders(world: World, obj: Obj) -> Seen:
     target = world.orders[obj]
     body = await world.call(ORDERS)
     return read(body, "orders", lambda v: target in ids(v), lambda v: target not in ids(v))
+
+
+async def q_events(world: World, obj: Obj) -> Seen:
+    target = world.orders[obj]
+    body = await world.call(FEED_EVENTS)
+
+    def listed(value: Json) -> bool:
+        return target in [edge["node"]["orderId"] for edge in value["edges"]]
+
+    return read(body, "events", listed, lambda v: not listed(v))
 
 
 async def q_order_access_grants(world: World, obj: Obj) -> Seen:
@@ -1626,6 +1637,7 @@ PROBES: dict[str, Probe] = {
     "Query.viewer": q_viewer,
     "Query.order": q_order,
     "Query.orders": q_orders,
+    "Query.events": q_events,
     "Query.orderAccessGrants": q_order_access_grants,
     "Query.tenants": q_tenants,
     "Query.tenant": q_tenant,

@@ -21,6 +21,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from oaas.graphql.audit import AuditQuery
+from oaas.graphql.events import EventsQuery
 from oaas.graphql.execution import SerialRootExecutionContext
 from oaas.graphql.limits import Limits, limits_rule, tag_limit_errors
 from oaas.graphql.masking import MaskUnexpectedErrors, remove_suggestions
@@ -44,7 +45,16 @@ DOCUMENT_CACHE_SIZE = 1024
 
 Query = merge_types(
     "Query",
-    (TenancyQuery, OrdersQuery, SharingQuery, AuditQuery, SlaQuery, RoutingQuery, RiskQuery),
+    (
+        TenancyQuery,
+        OrdersQuery,
+        SharingQuery,
+        AuditQuery,
+        SlaQuery,
+        RoutingQuery,
+        RiskQuery,
+        EventsQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

@@ -2,7 +2,8 @@
 
 Queries run on a read transaction that is rolled back; mutations on a write
 transaction that is committed after every mutation field has run, unless an
-error nulled the whole answer, when it is rolled back. Each mutation
+error nulled the whole answer, when it is rolled back. Events a mutation wrote
+are numbered right after its commit (oaas.events.sequencer). Each mutation
 field runs inside its own savepoint (see `errors.mutate`), so a field that
 answers with userErrors leaves nothing behind while the others still commit.
 """
@@ -14,6 +15,8 @@ from collections.abc import AsyncIterator
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from oaas.events.payloads import COMMITTED
+from oaas.events.sequencer import sequence
 from oaas.graphql.context import Context
 from oaas.sharing.visibility import row_scope
 
@@ -35,3 +38,7 @@ class UnitOfWork(SchemaExtension):
                     await session.rollback()
             finally:
                 context._session = None
+        if session.info.pop(COMMITTED, False):
+            # The mutation's events get their positions before the answer: the caller
+            # reads them in the feed at once.
+            await sequence(context.database)

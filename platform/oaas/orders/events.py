@@ -1,4 +1,8 @@
-"""Appending to an order's audit trail, always in the transaction of the change."""
+"""Appending to an order's audit trail, always in the transaction of the change.
+
+Every event also goes to the outbox (oaas.outbox) under the same id: what the
+event feed, the relay to NATS and webhooks read.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from oaas.db import run_insert
 from oaas.db.types import new_id
 from oaas.orders.repository import events
+from oaas.outbox import append as append_to_outbox
 from oaas.policy import Principal
 
 
@@ -42,11 +47,12 @@ async def append_event(
     message: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
+    event_id = new_id()
     await run_insert(
         session,
         insert(events.table).values(
             tenant_id=tenant_id,
-            id=new_id(),
+            id=event_id,
             order_id=order_id,
             type=type,
             actor=principal.actor,
@@ -54,4 +60,13 @@ async def append_event(
             message=message,
             detail=detail or {},
         ),
+    )
+    await append_to_outbox(
+        session,
+        id=event_id,
+        tenant_id=tenant_id,
+        order_id=order_id,
+        type=type,
+        at=at,
+        actor=principal.actor,
     )

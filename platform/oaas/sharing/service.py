@@ -15,6 +15,7 @@ from oaas.audit import log as audit
 from oaas.db.types import utcnow
 from oaas.errors import ErrorCode, NotFound, OaasError
 from oaas.policy import Action, Principal, TenantKind, is_allowed, require
+from oaas.sharing.events import GrantEventType, record_grant_event
 from oaas.sharing.models import OrderAccessGrant, ShareAction, ShareProfile
 from oaas.tenancy.models import Tenant
 from oaas.tenancy.service import find_tenant
@@ -132,6 +133,8 @@ async def grant_access(
             "replaces": str(current.id) if current is not None else None,
         },
     )
+    event = GrantEventType.CREATED if current is None else GrantEventType.UPDATED
+    await record_grant_event(session, principal, event, grant, merchant, partner)
     return grant, True
 
 
@@ -149,6 +152,13 @@ async def revoke_access(
             act="grant.revoked",
             object_type="OrderAccessGrant",
             object_id=str(grant.id),
+        )
+        merchant = await session.get(Tenant, grant.tenant_id)
+        partner = await session.get(Tenant, grant.partner_tenant_id)
+        assert merchant is not None
+        assert partner is not None
+        await record_grant_event(
+            session, principal, GrantEventType.REVOKED, grant, merchant, partner
         )
 
 

@@ -77,6 +77,23 @@ async def _call(app: Any, body: bytes, headers: list[tuple[bytes, bytes]]) -> No
         raise SystemExit(f"the gateway refused a request: {payload[:300]!r}")
 
 
+async def merchant_headers(app: Any, client_id: str) -> list[tuple[bytes, bytes]]:
+    """The ASGI headers of a GraphQL call as `client_id`, with a token from the app."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        answer = await http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, bench_db.BENCH_SECRET),
+        )
+        token = answer.raise_for_status().json()["access_token"]
+    return [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/json"),
+        (b"host", b"bench"),
+    ]
+
+
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="oaas-calls-") as tmp:
         database = await bench_db.create(Path(tmp), args.postgres)
@@ -101,19 +118,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 async def _measure(app: Any, data: Any, args: argparse.Namespace) -> None:
     merchant = data.merchants[0]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-        answer = await http.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(merchant.client_id, bench_db.BENCH_SECRET),
-        )
-        token = answer.raise_for_status().json()["access_token"]
-    headers = [
-        (b"authorization", f"Bearer {token}".encode()),
-        (b"content-type", b"application/json"),
-        (b"host", b"bench"),
-    ]
+    headers = await merchant_headers(app, merchant.client_id)
     ids = data.read_ids[merchant.tenant_id]
     tag = time.time_ns()
     bodies: dict[str, Callable[[int], str]] = {

@@ -21,10 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from ops.bench import database as bench_db
-from ops.bench.calls import WARMUP_REQUESTS, _call
+from ops.bench.calls import WARMUP_REQUESTS, _call, merchant_headers
 from ops.bench.gateway import dataset
 from ops.bench.operations import KEY_PLACEHOLDER, create_order_template
 
@@ -82,19 +80,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 async def _measure(app: Any, data: Any, args: argparse.Namespace) -> None:
     merchant = data.merchants[0]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-        answer = await http.post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(merchant.client_id, bench_db.BENCH_SECRET),
-        )
-        token = answer.raise_for_status().json()["access_token"]
-    headers = [
-        (b"authorization", f"Bearer {token}".encode()),
-        (b"content-type", b"application/json"),
-        (b"host", b"bench"),
-    ]
+    headers = await merchant_headers(app, merchant.client_id)
     tag = time.time_ns()
     sent = 0
 
